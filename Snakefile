@@ -1,0 +1,27 @@
+# Replication workflow for "Disentangling Representations through Multi-task Learning"
+# (Vafidis, Bhargava & Rangel, ICLR 2025). Thin entry point: the stages live in workflow/rules/,
+# all logic in the `disentangle` package (src/disentangle).
+#
+#   snakemake --cores all                                   # every panel, default preset (quick)
+#   snakemake --cores all --configfile config/smoke.yaml    # the whole DAG in minutes
+#   snakemake figures/fig3a.pdf                             # one panel and only what it needs
+
+from snakemake.utils import min_version
+
+min_version("9.19")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/metrics.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_panels(),

@@ -1,0 +1,1 @@
+"""The shared look of every panel (``style``) and the summaries the notebooks draw (``summary``)."""

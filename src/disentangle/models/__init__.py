@@ -1,0 +1,30 @@
+"""Ensembles of small networks with a leading member axis K (one set of weights per network).
+
+An architecture is a class registered in ``ARCHITECTURES`` with
+- ``init_member(input_size, hidden_size, g) -> dict[str, Tensor]``: one network's initial weights,
+  drawn only from its own generator ``g`` (so a member is the same alone or in an ensemble);
+- ``from_members(members, ...)``: stack members into one ``nn.Module``;
+- ``forward(u)``: inputs (K, B, T, I) → hidden states (K, B, T, H) that the read-out and the
+  metrics use.
+Adding an architecture = one module here + one registry entry + its name in the config schema.
+"""
+
+from disentangle.models.leaky_rnn import LeakyRNN
+from disentangle.models.readout import Readout
+
+ARCHITECTURES = {
+    "leaky_rnn": LeakyRNN,
+}
+
+
+def architecture(name: str):
+    """The ensemble class registered as ``name``; raises a ValueError naming the choices."""
+    try:
+        return ARCHITECTURES[name]
+    except KeyError:
+        raise ValueError(
+            f"architecture {name!r}: expected one of {sorted(ARCHITECTURES)}"
+        ) from None
+
+
+__all__ = ["ARCHITECTURES", "LeakyRNN", "Readout", "architecture"]

@@ -1,0 +1,70 @@
+"""The fixed random mixing encoder f (REPLICATION.md 1.1; poster: "randomly initialised, fixed MLP").
+
+f = Linear(D→100), act, Linear(100→100), act, Linear(100→40) with PyTorch's default ``nn.Linear``
+initialisation (weights and biases ~ U(±1/√fan_in)). ``act`` is ReLU (main text) or x² (Fig. S1).
+f is frozen: it has no gradients and is evaluated under ``torch.no_grad`` by the training loop.
+Every network gets its own f, drawn from the seed stream ``("encoder", seed)``.
+
+An ensemble of K encoders is stored as stacked tensors with a leading member axis, so that K
+different encoders are applied with one batched matmul per layer.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from disentangle.seeding import generator, uniform
+
+ENCODER_WIDTHS: tuple[int, int, int] = (100, 100, 40)
+ACTIVATIONS = ("relu", "quadratic")
+
+
+def init_encoder_member(dim: int, seed: int) -> dict[str, torch.Tensor]:
+    """Draw one network's encoder from the stream ``("encoder", seed)``.
+
+    Returns weights stored input-major (``w{i}`` of shape (fan_in, fan_out)) and biases ``b{i}``.
+    """
+    g = generator("encoder", seed)
+    params: dict[str, torch.Tensor] = {}
+    fan_in = dim
+    for i, fan_out in enumerate(ENCODER_WIDTHS):
+        bound = fan_in**-0.5
+        params[f"w{i}"] = uniform((fan_out, fan_in), bound, g).T.contiguous()
+        params[f"b{i}"] = uniform((fan_out,), bound, g)
+        fan_in = fan_out
+    return params
+
+
+class MixingEncoder:
+    """K frozen mixing encoders applied at once; ``params`` values have a leading member axis."""
+
+    def __init__(self, params: dict[str, torch.Tensor], activation: str = "relu") -> None:
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"encoder activation {activation!r}: expected one of {ACTIVATIONS}")
+        self.params = {k: v.detach() for k, v in params.items()}
+        self.activation = activation
+
+    @classmethod
+    def from_members(cls, members: list[dict[str, torch.Tensor]], activation: str = "relu"):
+        """Stack per-network encoders (from ``init_encoder_member``) into one ensemble."""
+        keys = members[0].keys()
+        return cls({k: torch.stack([m[k] for m in members]) for k in keys}, activation)
+
+    @property
+    def out_features(self) -> int:
+        return self.params[f"w{len(ENCODER_WIDTHS) - 1}"].shape[-1]
+
+    def to(self, device: torch.device | str) -> MixingEncoder:
+        return MixingEncoder({k: v.to(device) for k, v in self.params.items()}, self.activation)
+
+    @torch.no_grad()
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Encode ``x`` of shape (K, ..., D) with member k's f applied to ``x[k]``."""
+        k, *middle, d = x.shape
+        h = x.reshape(k, -1, d)
+        n_layers = len(ENCODER_WIDTHS)
+        for i in range(n_layers):
+            h = torch.baddbmm(self.params[f"b{i}"].unsqueeze(1), h, self.params[f"w{i}"])
+            if i < n_layers - 1:
+                h = torch.relu(h) if self.activation == "relu" else h * h
+        return h.reshape(k, *middle, h.shape[-1])

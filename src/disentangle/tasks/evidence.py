@@ -1,0 +1,181 @@
+"""Trials of the multi-task evidence-accumulation classification task (REPLICATION.md 1.1).
+
+A trial has a latent x* ~ U(-0.5, 0.5)^D, fixed within the trial. Time runs in steps of dt = 100 ms:
+``fixation_steps`` (1) with the fixation cue on and no stimulus, ``stimulus_steps`` (20) with the
+cue on and the noisy evidence x* + ε_t (ε_t ~ N(0, σ²I), σ = 0.2), and ``decision_steps`` (1) with
+the cue off and no stimulus. The network sees [cue, f(stimulus channels)] (1 + 40 inputs), where f
+is the network's frozen mixing encoder; f(0) is shown outside the stimulus period, as in the paper.
+
+Task i asks on which side of the hyperplane c_iᵀx = 0 the latent lies (y_i = 1[c_iᵀx* > 0]).
+For D = 2 the boundaries are evenly spaced orientations φ_i = (i + ½)π/N through the origin; for
+D > 2 they are random unit normals. The targets are 0.5 at every step before the decision period
+and y at the decision steps (sigmoid read-out + BCE on every step, the paper's main runs), or 0 and
+±1 with the tanh/MSE loss of the older runs.
+
+Everything here is vectorised over a leading ensemble axis K: member k has its own encoder,
+boundaries and random stream.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+
+from disentangle.seeding import generator
+from disentangle.tasks.encoder import MixingEncoder
+
+LOSSES = ("bce", "mse")
+BOUNDARIES = ("even", "random")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """The settings of one task variant; field names match the config keys under ``task``."""
+
+    dim: int = 2
+    noise_sd: float = 0.2
+    fixation_steps: int = 1
+    stimulus_steps: int = 20
+    decision_steps: int = 1
+    encoder: str = "relu"
+    boundaries: str = "even"
+    loss: str = "bce"
+
+    def __post_init__(self) -> None:
+        if self.dim < 1:
+            raise ValueError(f"task.dim = {self.dim}: expected an integer >= 1")
+        if self.noise_sd < 0:
+            raise ValueError(f"task.noise_sd = {self.noise_sd}: expected a number >= 0")
+        if self.stimulus_steps < 1 or self.decision_steps < 1 or self.fixation_steps < 0:
+            raise ValueError("task timing: expected stimulus_steps >= 1, decision_steps >= 1, "
+                             "fixation_steps >= 0")
+        if self.loss not in LOSSES:
+            raise ValueError(f"task.loss = {self.loss!r}: expected one of {LOSSES}")
+        if self.boundaries not in BOUNDARIES:
+            raise ValueError(f"task.boundaries = {self.boundaries!r}: expected one of {BOUNDARIES}")
+        if self.boundaries == "even" and self.dim != 2:
+            raise ValueError(f"task.boundaries = 'even' needs task.dim = 2 (got {self.dim}); "
+                             "use 'random' for D > 2")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TaskSpec:
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def n_steps(self) -> int:
+        return self.fixation_steps + self.stimulus_steps + self.decision_steps
+
+    @property
+    def stimulus_slice(self) -> slice:
+        return slice(self.fixation_steps, self.fixation_steps + self.stimulus_steps)
+
+    @property
+    def decision_slice(self) -> slice:
+        return slice(self.n_steps - self.decision_steps, self.n_steps)
+
+
+def boundary_normals(n_tasks: int, dim: int, kind: str, seed: int) -> torch.Tensor:
+    """The (n_tasks, dim) matrix C of unit boundary normals; label i is 1[c_iᵀx > 0].
+
+    ``even`` (D = 2): φ_i = (i + ½)π/N and c_i ∝ (−tan φ_i, 1), so y_i = 1[x2 > tan(φ_i)·x1] as in
+    the authors' code, written with unit normals so that φ = 90° (odd N) needs no tan(90°).
+    ``random``: rows ~ N(0, I_D), normalised, drawn from the stream ``("boundaries", seed, N)``.
+    """
+    if n_tasks < 1:
+        raise ValueError(f"n_tasks = {n_tasks}: expected >= 1")
+    if kind == "even":
+        if dim != 2:
+            raise ValueError("evenly spaced boundaries are defined for D = 2 only")
+        phi = (torch.arange(n_tasks, dtype=torch.float64) + 0.5) * math.pi / n_tasks
+        cos, sin = torch.cos(phi), torch.sin(phi)
+        # (−tan φ, 1)/‖·‖ = sign(cos φ)·(−sin φ, cos φ); at φ = 90° the label is 1[x1 < 0].
+        sign = torch.where(cos.abs() < 1e-12, torch.ones_like(cos), torch.sign(cos))
+        c = torch.stack([-sin, cos], dim=1) * sign[:, None]
+        c[cos.abs() < 1e-12] = torch.tensor([-1.0, 0.0], dtype=torch.float64)
+        return c.float()
+    if kind == "random":
+        g = generator("boundaries", seed, n_tasks, dim)
+        c = torch.randn((n_tasks, dim), generator=g, dtype=torch.float64)
+        return (c / c.norm(dim=1, keepdim=True)).float()
+    raise ValueError(f"boundary kind {kind!r}: expected one of {BOUNDARIES}")
+
+
+def labels(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """Binary labels 1[Cx > 0]: x (K, ..., D), C (K, N, D) → (K, ..., N) float."""
+    k, *middle, d = x.shape
+    proj = torch.bmm(x.reshape(k, -1, d), c.transpose(1, 2))
+    return (proj > 0).to(x.dtype).reshape(k, *middle, c.shape[1])
+
+
+def sample_trials(spec: TaskSpec, g: torch.Generator, shape: tuple[int, ...]):
+    """Draw latents x* (``shape`` + (D,)) and stimulus noise (``shape`` + (T_stim, D)) from ``g``."""
+    x = torch.rand((*shape, spec.dim), generator=g) - 0.5
+    noise = torch.randn((*shape, spec.stimulus_steps, spec.dim), generator=g) * spec.noise_sd
+    return x, noise
+
+
+def build_inputs(
+    spec: TaskSpec, encoder: MixingEncoder, x: torch.Tensor, noise: torch.Tensor
+) -> torch.Tensor:
+    """Network inputs: x (K, M, D), noise (K, M, T_stim, D) → u (K, M, T, 1 + F).
+
+    Channel 0 is the fixation cue; channels 1.. are f applied to the stimulus channels, with f(0)
+    outside the stimulus period. f runs without autograd (it is frozen).
+    """
+    k, m, _ = x.shape
+    stim = encoder(x.unsqueeze(2) + noise)  # (K, M, T_stim, F)
+    f0 = encoder(torch.zeros((k, 1, spec.dim), dtype=x.dtype, device=x.device))  # (K, 1, F)
+    n_feat = stim.shape[-1]
+    u = torch.empty((k, m, spec.n_steps, 1 + n_feat), dtype=x.dtype, device=x.device)
+    u[..., 0] = 1.0
+    u[:, :, spec.decision_slice, 0] = 0.0
+    u[..., 1:] = f0.unsqueeze(2)
+    u[:, :, spec.stimulus_slice, 1:] = stim
+    return u
+
+
+def targets(spec: TaskSpec, y: torch.Tensor) -> torch.Tensor:
+    """Per-step targets: y (K, M, N) in {0, 1} → (K, M, T, N).
+
+    BCE: 0.5 before the decision period, y during it. MSE (tanh read-out): 0 before, 2y − 1 during.
+    """
+    before = 0.5 if spec.loss == "bce" else 0.0
+    decision = y if spec.loss == "bce" else 2.0 * y - 1.0
+    k, m, n = y.shape
+    t = torch.full((k, m, spec.n_steps, n), before, dtype=y.dtype, device=y.device)
+    t[:, :, spec.decision_slice] = decision.unsqueeze(2)
+    return t
+
+
+ORTHANT_ORDER_2D = ((1, 1), (-1, 1), (-1, -1), (1, -1))  # the paper's quadrants 1..4
+
+
+def fold_masks(x: torch.Tensor) -> tuple[list[str], torch.Tensor]:
+    """Held-out regions for the OOD decoder: names and boolean masks (n_folds, n) over ``x`` (n, D).
+
+    D = 2: the four quadrants in the paper's order (Q1 = (+,+), Q2 = (−,+), Q3 = (−,−), Q4 = (+,−)).
+    D > 2: one half-space per coordinate, x_j < 0 (REPLICATION.md: the authors' high-D rule is not
+    recorded; this choice is documented in the README).
+    """
+    d = x.shape[1]
+    if d == 2:
+        signs = torch.tensor(ORTHANT_ORDER_2D, dtype=x.dtype)
+        masks = ((torch.sign(x)[None, :, :] == signs[:, None, :]).all(dim=2))
+        return [f"Q{i + 1}" for i in range(4)], masks
+    masks = (x < 0).T.contiguous()
+    return [f"x{j + 1}<0" for j in range(d)], masks
+
+
+def evaluation_set(spec: TaskSpec, n_train: int, n_test: int, seed: int) -> dict[str, torch.Tensor]:
+    """Fixed trials for decoder fitting (``train``) and testing (``test``), shared by all networks
+    of an experiment: latents uniform on the cube, noise as in training (REPLICATION.md 3.1)."""
+    g = generator("evaluation", seed, spec.dim)
+    x_train, noise_train = sample_trials(spec, g, (n_train,))
+    x_test, noise_test = sample_trials(spec, g, (n_test,))
+    return {"x_train": x_train, "noise_train": noise_train, "x_test": x_test,
+            "noise_test": noise_test}

@@ -1,0 +1,295 @@
+"""Training an ensemble: all networks of one experiment (task counts × seeds) at once.
+
+The loop reads top to bottom: draw a block of trials for every member, run the ensemble forward,
+sum the members' losses, one Adam step, log, checkpoint. The members never interact: each has its
+own parameters (a leading K axis), its own loss term (the gradient of a sum is the per-member
+gradient), its own Adam state (Adam is elementwise) and its own data stream, drawn from the seed
+stream ("data", seed, n_tasks, block). A member therefore trains exactly as it would alone
+(``tests/test_training.py`` checks it).
+
+Settings follow the paper (REPLICATION.md 2): Adam, lr 1e-3, batches of 16 fresh trials, sigmoid
+read-out with BCE on every step (targets 0.5 before the decision step). One deliberate difference:
+BCE is computed from logits (``binary_cross_entropy_with_logits``), the numerically stable form of
+the authors' Sigmoid + BCELoss; the two agree to rounding wherever BCELoss does not clamp.
+
+Checkpoints go to an undeclared path and carry a hash of the spec and ingredients; a killed job
+resumes from the last one. The final model file is written atomically.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from disentangle.experiment import ExperimentSpec
+from disentangle.io import atomic_torch_save, file_digest
+from disentangle.models import Readout, architecture
+from disentangle.seeding import generator
+from disentangle.tasks.encoder import ENCODER_WIDTHS, MixingEncoder
+from disentangle.tasks.evidence import TaskSpec, build_inputs, labels, sample_trials, targets
+
+MODEL_FORMAT = "disentangle.model/1"
+CHECKPOINT_FORMAT = "disentangle.checkpoint/1"
+DATA_BLOCK = 50  # training batches drawn per generator call: fixed, so data never depend on K
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when available, else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    return torch.device(device)
+
+
+def pad_boundaries(boundaries: list[torch.Tensor]) -> torch.Tensor:
+    """Stack per-member (N_k, D) boundary matrices into (K, N_max, D), zero rows as padding."""
+    n_max = max(c.shape[0] for c in boundaries)
+    out = torch.zeros((len(boundaries), n_max, boundaries[0].shape[1]))
+    for k, c in enumerate(boundaries):
+        out[k, : c.shape[0]] = c
+    return out
+
+
+def build_ensemble(exp: ExperimentSpec, ingredients: dict):
+    """Fresh networks, read-outs, encoders and boundaries of ``exp`` (member order of the spec)."""
+    members = exp.members()
+    if [tuple(m) for m in ingredients["members"]] != [(m.n_tasks, m.seed) for m in members]:
+        raise ValueError(
+            f"ingredients of {ingredients.get('experiment')!r} list members "
+            f"{ingredients['members']} but the experiment {exp.name!r} has "
+            f"{[(m.n_tasks, m.seed) for m in members]}"
+        )
+    arch = architecture(exp.architecture)
+    input_size = 1 + ENCODER_WIDTHS[-1]
+    nets, heads = [], []
+    for m in members:
+        g = generator("init", m.seed, m.n_tasks)
+        nets.append(arch.init_member(input_size, exp.hidden_size, g))
+        heads.append(Readout.init_member(exp.hidden_size, m.n_tasks, g))
+    model = arch.from_members(nets)
+    readout = Readout.from_members(heads)
+    encoder = MixingEncoder.from_members(ingredients["encoders"], exp.task.encoder)
+    return model, readout, encoder, pad_boundaries(ingredients["boundaries"])
+
+
+def training_block(exp: ExperimentSpec, encoder: MixingEncoder, boundaries: torch.Tensor,
+                   block: int, device: torch.device):
+    """Inputs (K, M, T, I), targets (K, M, T, N_max) and labels (K, M, N_max) of one data block.
+
+    Member k's trials come from the stream ("data", seed_k, n_tasks_k, block), drawn on the CPU so
+    that the numbers are the same on every device.
+    """
+    m = DATA_BLOCK * exp.training.batch_size
+    xs, noises = [], []
+    for member in exp.members():
+        g = generator("data", member.seed, member.n_tasks, block)
+        x, noise = sample_trials(exp.task, g, (m,))
+        xs.append(x)
+        noises.append(noise)
+    x = torch.stack(xs).to(device)
+    noise = torch.stack(noises).to(device)
+    u = build_inputs(exp.task, encoder, x, noise)
+    y = labels(x, boundaries)
+    return u, targets(exp.task, y), y
+
+
+def member_losses(task: TaskSpec, logits: torch.Tensor, target: torch.Tensor,
+                  mask: torch.Tensor) -> torch.Tensor:
+    """Per-member loss (K,): the mean over batch × steps × the member's own N_k outputs."""
+    if task.loss == "bce":
+        per = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    else:
+        per = (torch.tanh(logits) - target) ** 2
+    k, b, t, _ = logits.shape
+    return (per * mask[:, None, None, :]).sum(dim=(1, 2, 3)) / (b * t * mask.sum(dim=1))
+
+
+@torch.no_grad()
+def decision_accuracy(task: TaskSpec, logits: torch.Tensor, y: torch.Tensor,
+                      mask: torch.Tensor) -> torch.Tensor:
+    """Per-member fraction of correct binary decisions (K,) over the decision steps.
+
+    Steps before the decision have target 0.5 (or 0) and match neither class, so they are left
+    out, as in the authors' confusion matrix.
+    """
+    pred = logits[:, :, task.decision_slice] > 0  # sigmoid > 0.5 and tanh > 0 alike
+    correct = (pred == (y.unsqueeze(2) > 0.5)).float() * mask[:, None, None, :]
+    k, b, t, _ = pred.shape
+    return correct.sum(dim=(1, 2, 3)) / (b * t * mask.sum(dim=1))
+
+
+def checkpoint_guard(exp: ExperimentSpec, ingredients_path: str) -> str:
+    """What a checkpoint must match to be resumed: the spec and the ingredients' bytes."""
+    return f"{exp.digest()}-{file_digest(ingredients_path)}"
+
+
+def _load_checkpoint(path: Path, guard: str, log: Callable[[str], None]) -> dict | None:
+    if not path.exists():
+        return None
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # truncated or foreign file: start clean rather than crash
+        log(f"checkpoint {path} is unreadable ({type(err).__name__}: {err}); starting afresh")
+        return None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        log(f"checkpoint {path} has an unknown format; starting afresh")
+        return None
+    if ckpt.get("guard") != guard:
+        log(f"checkpoint {path} belongs to other settings ({ckpt.get('guard')} != {guard}); "
+            "starting afresh")
+        return None
+    return ckpt
+
+
+def _format_seconds(s: float) -> str:
+    s = int(round(s))
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def train_ensemble(
+    exp: ExperimentSpec,
+    ingredients_path: str,
+    out_path: str,
+    checkpoint_path: str,
+    device: str = "auto",
+    threads: int | None = None,
+    log: Callable[[str], None] | None = None,
+    stop_after: int | None = None,
+) -> dict | None:
+    """Train every network of ``exp``; write the model file ``out_path`` and return its content.
+
+    ``stop_after`` (for tests and time-boxed jobs) checkpoints after that many batches and returns
+    None, as if the job had been killed right after a checkpoint.
+    """
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    if threads:
+        torch.set_num_threads(threads)
+    dev = resolve_device(device)
+    from disentangle.data.ingredients import load_ingredients
+
+    ingredients = load_ingredients(ingredients_path)
+    model, readout, encoder, boundaries = build_ensemble(exp, ingredients)
+    model.to(dev)
+    readout.to(dev)
+    encoder = encoder.to(dev)
+    boundaries = boundaries.to(dev)
+    params = list(model.parameters()) + list(readout.parameters())
+    opt = torch.optim.Adam(params, lr=exp.training.lr)
+    members = exp.members()
+    k = len(members)
+    spec = exp.training
+
+    guard = checkpoint_guard(exp, ingredients_path)
+    ckpt_path = Path(checkpoint_path)
+    start, history = 0, []
+    window = torch.zeros((2, k), device=dev)  # running sums of loss and accuracy since last log
+    window_n = 0
+    ckpt = _load_checkpoint(ckpt_path, guard, log)
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        readout.load_state_dict(ckpt["readout"])
+        opt.load_state_dict(ckpt["optimizer"])
+        start, history = ckpt["step"], ckpt["history"]
+        window = ckpt["window"].to(dev)
+        window_n = ckpt["window_n"]
+        log(f"resuming {exp.name} from checkpoint at step {start}/{spec.n_batches}")
+
+    def save_checkpoint(step: int) -> None:
+        atomic_torch_save({
+            "format": CHECKPOINT_FORMAT, "guard": guard, "step": step,
+            "model": model.state_dict(), "readout": readout.state_dict(),
+            "optimizer": opt.state_dict(), "history": history,
+            "window": window.cpu(), "window_n": window_n,
+        }, ckpt_path)
+
+    log(f"training {exp.name}: {k} networks ({exp.architecture}, N = {list(exp.n_tasks)}, "
+        f"seeds {list(exp.seeds)}), {spec.n_batches} batches of {spec.batch_size} on {dev}, "
+        f"{torch.get_num_threads()} threads")
+    cached_block, u = -1, None
+    t_start = t_last = time.perf_counter()
+    steps_since = 0
+    b = spec.batch_size
+    for step in range(start, spec.n_batches):
+        block, offset = divmod(step, DATA_BLOCK)
+        if block != cached_block:
+            u, target, y = training_block(exp, encoder, boundaries, block, dev)
+            cached_block = block
+        rows = slice(offset * b, (offset + 1) * b)
+        logits = readout(model(u[:, rows]))
+        losses = member_losses(exp.task, logits, target[:, rows], readout.mask)
+        opt.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        opt.step()
+        window[0] += losses.detach()
+        window[1] += decision_accuracy(exp.task, logits.detach(), y[:, rows], readout.mask)
+        window_n += 1
+        steps_since += 1
+        done = step + 1
+        if done % spec.log_every == 0 or done == spec.n_batches:
+            means = (window / window_n).cpu()
+            for i, m in enumerate(members):
+                history.append({"step": done, "n_tasks": m.n_tasks, "seed": m.seed,
+                                "loss": float(means[0, i]), "accuracy": float(means[1, i])})
+            now = time.perf_counter()
+            rate = steps_since / max(now - t_last, 1e-9)
+            eta = (spec.n_batches - done) / rate
+            log(f"step {done}/{spec.n_batches} loss {means[0].mean():.4f} "
+                f"acc {means[1].mean():.4f} (min {means[1].min():.4f}) | {rate:.1f} steps/s, "
+                f"{rate * k:.0f} network-steps/s | ETA {_format_seconds(eta)}")
+            window.zero_()
+            window_n, steps_since, t_last = 0, 0, now
+        if stop_after is not None and done >= stop_after and done < spec.n_batches:
+            save_checkpoint(done)
+            log(f"stopping after {done} batches as requested (checkpoint saved)")
+            return None
+        if done % spec.checkpoint_every == 0 and done < spec.n_batches:
+            save_checkpoint(done)
+
+    wall = time.perf_counter() - t_start
+    result = {
+        "format": MODEL_FORMAT,
+        "experiment": exp.name,
+        "spec": exp.to_dict(),
+        "members": [(m.n_tasks, m.seed) for m in members],
+        "model": {name: t.detach().cpu() for name, t in model.state_dict().items()},
+        "readout": {name: t.detach().cpu() for name, t in readout.state_dict().items()},
+        "encoders": ingredients["encoders"],
+        "boundaries": ingredients["boundaries"],
+        "history": history,
+        "info": {
+            "device": str(dev), "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "wall_seconds_last_session": wall, "resumed_from": start,
+            "guard": guard,
+        },
+    }
+    atomic_torch_save(result, out_path)
+    ckpt_path.unlink(missing_ok=True)  # the final artefact supersedes the checkpoint
+    final = [h["accuracy"] for h in history[-k:]] if history else [math.nan]
+    log(f"done: {exp.name} in {_format_seconds(wall)} "
+        f"(final decision accuracy: mean {sum(final) / len(final):.4f}, min {min(final):.4f})")
+    return result
+
+
+def load_trained(path: str, device: str | torch.device = "cpu"):
+    """Read a model file: the spec, the trained ensemble (eval mode), its read-out and encoders."""
+    obj = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(obj, dict) or obj.get("format") != MODEL_FORMAT:
+        raise ValueError(f"{path}: not a model file of format {MODEL_FORMAT}")
+    exp = ExperimentSpec.from_dict(obj["experiment"], obj["spec"])
+    arch = architecture(exp.architecture)
+    n_tasks = [n for n, _ in obj["members"]]
+    template = arch.init_member(1 + ENCODER_WIDTHS[-1], exp.hidden_size, torch.Generator())
+    model = arch.from_members([template] * len(n_tasks))
+    model.load_state_dict(obj["model"])
+    readout = Readout(obj["readout"]["weight"], obj["readout"]["bias"], n_tasks)
+    encoder = MixingEncoder.from_members(obj["encoders"], exp.task.encoder)
+    model.eval()
+    readout.eval()
+    return exp, model.to(device), readout.to(device), encoder.to(device), obj

@@ -1,0 +1,69 @@
+"""The mixing encoder f: architecture, initialisation, seeding and freezing."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from disentangle.tasks import MixingEncoder, init_encoder_member
+
+
+def reference_mlp(params: dict, activation: str = "relu") -> nn.Sequential:
+    """f as the authors build it: nn.Linear layers with the same weights."""
+    layers = []
+    act = nn.ReLU() if activation == "relu" else None
+    for i in range(3):
+        w, b = params[f"w{i}"], params[f"b{i}"]
+        lin = nn.Linear(*w.shape)
+        with torch.no_grad():
+            lin.weight.copy_(w.T)
+            lin.bias.copy_(b)
+        layers.append(lin)
+        if i < 2:
+            layers.append(act if act is not None else Square())
+    return nn.Sequential(*layers)
+
+
+class Square(nn.Module):
+    def forward(self, x):
+        return x * x
+
+
+def test_shapes_and_default_linear_init():
+    p = init_encoder_member(2, seed=0)
+    shapes = {k: tuple(v.shape) for k, v in p.items()}
+    assert shapes == {"w0": (2, 100), "b0": (100,), "w1": (100, 100), "b1": (100,),
+                      "w2": (100, 40), "b2": (40,)}
+    for i, fan_in in enumerate((2, 100, 100)):
+        bound = fan_in**-0.5
+        for name in (f"w{i}", f"b{i}"):
+            assert p[name].abs().max() <= bound
+        # U(-b, b) has variance b²/3
+        w = p[f"w{i}"]
+        assert abs(float(w.var()) - bound**2 / 3) < 0.35 * bound**2 / 3
+
+
+def test_seeded_per_network():
+    a, b = init_encoder_member(2, 0), init_encoder_member(2, 0)
+    c = init_encoder_member(2, 1)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["w0"], c["w0"])
+
+
+def test_ensemble_matches_per_member_reference():
+    members = [init_encoder_member(2, s) for s in range(3)]
+    x = torch.randn(3, 7, 5, 2)
+    for activation in ("relu", "quadratic"):
+        out = MixingEncoder.from_members(members, activation)(x)
+        assert out.shape == (3, 7, 5, 40)
+        for k in range(3):
+            ref = reference_mlp(members[k], activation)(x[k])
+            assert torch.allclose(out[k], ref, atol=1e-5, rtol=1e-5)
+
+
+def test_encoder_is_frozen():
+    enc = MixingEncoder.from_members([init_encoder_member(2, 0)])
+    x = torch.randn(1, 4, 2, requires_grad=True)
+    y = enc(x)
+    assert not y.requires_grad  # evaluated without autograd: no gradient can reach f
+    assert not any(p.requires_grad for p in enc.params.values())

@@ -1,0 +1,141 @@
+"""The task generator against the paper's definitions (REPLICATION.md 1.1)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from disentangle.seeding import derive_seed, generator
+from disentangle.tasks import (
+    MixingEncoder,
+    TaskSpec,
+    boundary_normals,
+    build_inputs,
+    evaluation_set,
+    fold_masks,
+    init_encoder_member,
+    labels,
+    sample_trials,
+    targets,
+)
+
+
+@pytest.mark.parametrize("n_tasks", [1, 2, 3, 5, 6, 12, 24])
+def test_even_boundaries_match_the_authors_labels(n_tasks):
+    """y_k = 1[x2 > tan(φ_k)·x1] with φ_k = (k + ½)π/N, and 1[x1 < 0] at φ = 90° (odd N)."""
+    x = torch.rand((4000, 2), generator=generator("test", 1)) - 0.5
+    c = boundary_normals(n_tasks, 2, "even", seed=0)
+    y = labels(x[None], c[None])[0]
+    for k in range(n_tasks):
+        phi = (k + 0.5) * math.pi / n_tasks
+        if abs(phi - math.pi / 2) < 1e-9:
+            expected = x[:, 0] < 0
+        else:
+            expected = x[:, 1] > math.tan(phi) * x[:, 0]
+        assert torch.equal(y[:, k].bool(), expected), f"task {k} of {n_tasks}"
+    assert torch.allclose(c.norm(dim=1), torch.ones(n_tasks))
+
+
+@pytest.mark.parametrize("n_tasks", [2, 3, 6, 12, 24])
+def test_even_boundaries_are_isotropic(n_tasks):
+    """CᵀC = (N/2)·I for evenly spaced orientations (REPLICATION.md 1.1, derived)."""
+    c = boundary_normals(n_tasks, 2, "even", seed=0).double()
+    assert torch.allclose(c.T @ c, n_tasks / 2 * torch.eye(2, dtype=torch.float64), atol=1e-6)
+
+
+def test_random_boundaries_are_unit_and_seeded():
+    a = boundary_normals(9, 6, "random", seed=3)
+    assert a.shape == (9, 6)
+    assert torch.allclose(a.norm(dim=1), torch.ones(9), atol=1e-6)
+    assert torch.equal(a, boundary_normals(9, 6, "random", seed=3))
+    assert not torch.equal(a, boundary_normals(9, 6, "random", seed=4))
+
+
+def test_latents_and_noise_statistics():
+    spec = TaskSpec(noise_sd=0.2)
+    x, noise = sample_trials(spec, generator("test", 2), (20000,))
+    assert x.shape == (20000, 2) and noise.shape == (20000, 20, 2)
+    assert x.min() >= -0.5 and x.max() < 0.5
+    # U(-1/2, 1/2): mean 0, variance 1/12; standard errors ~ 0.002 and ~ 0.0004
+    assert abs(float(x.mean())) < 0.01
+    assert abs(float(x.var()) - 1 / 12) < 0.002
+    # Gaussian noise with sd 0.2, independent across steps and channels
+    assert abs(float(noise.mean())) < 0.002
+    assert abs(float(noise.std()) - 0.2) < 0.002
+    flat = noise.reshape(20000, -1)
+    corr = torch.corrcoef(flat[:, :6].T)
+    assert (corr - torch.eye(6)).abs().max() < 0.03
+
+
+def test_trial_layout_and_targets():
+    """22 steps: cue on for 21 steps and off at the decision; f(x* + ε_t) only in steps 1..20."""
+    spec = TaskSpec()
+    assert spec.n_steps == 22
+    enc = MixingEncoder.from_members([init_encoder_member(2, 0), init_encoder_member(2, 1)])
+    x, noise = sample_trials(spec, generator("test", 3), (2, 5))
+    u = build_inputs(spec, enc, x, noise)
+    assert u.shape == (2, 5, 22, 41)
+    assert torch.equal(u[0, 0, :, 0], torch.tensor([1.0] * 21 + [0.0]))
+    f0 = enc(torch.zeros(2, 1, 2))
+    for t in (0, 21):
+        assert torch.allclose(u[:, :, t, 1:], f0.expand(2, 5, 40))
+    stim = enc(x.unsqueeze(2) + noise)
+    assert torch.allclose(u[:, :, 1:21, 1:], stim)
+    # member 1 is encoded by its own f, not member 0's
+    f_of_0 = MixingEncoder.from_members([init_encoder_member(2, 0)])
+    f_of_1 = MixingEncoder.from_members([init_encoder_member(2, 1)])
+    stim1 = x[1:].unsqueeze(2) + noise[1:]
+    assert torch.allclose(u[1:, :, 1:21, 1:], f_of_1(stim1), atol=1e-6)
+    assert not torch.allclose(u[1:, :, 1:21, 1:], f_of_0(stim1), atol=1e-3)
+
+    c = boundary_normals(3, 2, "even", 0).expand(2, 3, 2)
+    y = labels(x, c)
+    t_bce = targets(spec, y)
+    assert torch.all(t_bce[:, :, :21] == 0.5) and torch.equal(t_bce[:, :, 21], y)
+    t_mse = targets(TaskSpec(loss="mse"), y)
+    assert torch.all(t_mse[:, :, :21] == 0) and torch.equal(t_mse[:, :, 21], 2 * y - 1)
+
+
+def test_zero_noise_gives_constant_stimulus():
+    spec = TaskSpec(noise_sd=0.0)
+    x, noise = sample_trials(spec, generator("test", 4), (3,))
+    assert torch.all(noise == 0)
+
+
+def test_bad_task_settings_are_rejected():
+    with pytest.raises(ValueError, match="noise_sd"):
+        TaskSpec(noise_sd=-0.1)
+    with pytest.raises(ValueError, match="boundaries"):
+        TaskSpec(dim=3, boundaries="even")
+    with pytest.raises(ValueError, match="loss"):
+        TaskSpec(loss="hinge")
+
+
+def test_quadrant_folds_partition_the_plane():
+    ev = evaluation_set(TaskSpec(), 4000, 400, seed=0)
+    names, masks = fold_masks(ev["x_train"])
+    assert names == ["Q1", "Q2", "Q3", "Q4"]
+    assert torch.equal(masks.sum(dim=0), torch.ones(4000, dtype=torch.long))
+    x = ev["x_train"]
+    assert torch.all(x[masks[0]] > 0)  # Q1 = (+, +)
+    assert torch.all(x[masks[1], 0] < 0) and torch.all(x[masks[1], 1] > 0)  # Q2 = (−, +)
+    assert torch.all(x[masks[2]] < 0)  # Q3 = (−, −)
+    assert torch.all(masks.sum(dim=1) > 900)  # about a quarter each
+
+
+def test_high_dim_folds_are_half_spaces():
+    x = torch.rand((1000, 5), generator=generator("test", 5)) - 0.5
+    names, masks = fold_masks(x)
+    assert names == [f"x{j}<0" for j in range(1, 6)]
+    assert torch.equal(masks, (x < 0).T)
+
+
+def test_seeds_are_stable_and_distinct():
+    # a fixed value guards against an accidental change of the derivation (it would change
+    # every network of every preset)
+    assert derive_seed("encoder", 0) == derive_seed("encoder", 0)
+    assert derive_seed("encoder", 0) != derive_seed("init", 0)
+    assert derive_seed("data", 1, 2, 3) != derive_seed("data", 1, 23)
+    assert derive_seed("encoder", 0) == 4524043006648474480

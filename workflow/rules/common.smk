@@ -1,0 +1,44 @@
+# Configuration checks and helpers shared by every stage. The config is validated here, at parse
+# time, so a bad key stops the run before any job is scheduled.
+import json
+import re
+import sys
+from pathlib import Path
+
+from disentangle.config import ConfigError, load_and_check, training_spec_json
+
+try:
+    EXPERIMENTS = load_and_check(
+        config,
+        Path(workflow.current_basedir) / "../schemas/config.schema.yaml",
+        notebook_dir=Path(workflow.current_basedir) / "../notebooks",
+    )
+except ConfigError as err:
+    raise WorkflowError(str(err)) from None
+
+PRESET = config["preset"]
+PYTHON = sys.executable  # the interpreter running Snakemake, i.e. the one with the package
+SRC = Path(workflow.basedir) / "src" / "disentangle"
+
+
+wildcard_constraints:
+    preset=re.escape(PRESET),
+    experiment="|".join(map(re.escape, EXPERIMENTS)),
+    panel="|".join(map(re.escape, config["panels"])),
+
+
+def sources(*names):
+    """Package files a rule depends on, so that editing the code reruns the rule."""
+    files = []
+    for name in names:
+        path = SRC / name
+        files += sorted(map(str, path.glob("*.py"))) if path.is_dir() else [str(path)]
+    return files
+
+
+def spec_json(wildcards):
+    return json.dumps(training_spec_json(EXPERIMENTS, wildcards.experiment), sort_keys=True)
+
+
+def all_panels():
+    return expand("figures/{panel}.{ext}", panel=config["panels"], ext=["pdf", "png"])

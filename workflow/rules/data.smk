@@ -1,0 +1,18 @@
+# Fixed ingredients per experiment: every network's mixing encoder f and boundary matrix C, and the
+# evaluation trials on which decoders are fitted and tested.
+
+
+rule ingredients:
+    input:
+        sources("data", "tasks", "seeding.py", "experiment.py"),
+    output:
+        "results/{preset}/data/{experiment}.pt",
+    params:
+        spec=spec_json,
+        evaluation=json.dumps(config["evaluation"], sort_keys=True),
+    log:
+        "results/{preset}/logs/ingredients/{experiment}.log",
+    shell:
+        "{PYTHON:q} -m disentangle ingredients --experiment {wildcards.experiment:q}"
+        " --spec {params.spec:q} --evaluation {params.evaluation:q} --out {output:q}"
+        " > {log:q} 2>&1"

@@ -1,0 +1,22 @@
+# Trained networks -> tidy metric tables (one row per network x fold x fit x metric).
+
+
+rule ood_generalisation:
+    input:
+        model="results/{preset}/models/{experiment}.pt",
+        ingredients="results/{preset}/data/{experiment}.pt",
+        code=sources("metrics/ood.py", "tasks"),
+    output:
+        "results/{preset}/metrics/{experiment}/ood_r2.parquet",
+    params:
+        settings=json.dumps(config["metrics"]["ood"], sort_keys=True),
+        context=lambda wc: json.dumps({"preset": wc.preset}),
+        device=config["device"],
+    log:
+        "results/{preset}/logs/ood_generalisation/{experiment}.log",
+    threads: config["threads"]
+    shell:
+        "{PYTHON:q} -u -m disentangle ood --model {input.model:q}"
+        " --ingredients {input.ingredients:q} --settings {params.settings:q}"
+        " --context {params.context:q} --out {output:q} --device {params.device}"
+        " --threads {threads} > {log:q} 2>&1"

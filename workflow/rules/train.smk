@@ -1,0 +1,27 @@
+# One job trains all networks of an experiment (task counts x seeds) as one vectorised ensemble.
+# Periodic checkpoints go to an undeclared path (Snakemake deletes declared outputs before a
+# rerun); a killed job resumes from the last one when it is run again.
+
+
+rule train:
+    input:
+        ingredients="results/{preset}/data/{experiment}.pt",
+        code=sources("training.py", "experiment.py", "models", "tasks", "seeding.py"),
+    output:
+        model="results/{preset}/models/{experiment}.pt",
+        history="results/{preset}/models/{experiment}.history.parquet",
+    params:
+        spec=spec_json,
+        checkpoint="results/{preset}/checkpoints/{experiment}.ckpt",
+        device=config["device"],
+    log:
+        "results/{preset}/logs/train/{experiment}.log",
+    threads: config["threads"]
+    resources:
+        mem_mb=4000,
+    shell:
+        "{PYTHON:q} -u -m disentangle train --experiment {wildcards.experiment:q}"
+        " --spec {params.spec:q} --ingredients {input.ingredients:q}"
+        " --out {output.model:q} --history {output.history:q}"
+        " --checkpoint {params.checkpoint:q} --device {params.device} --threads {threads}"
+        " > {log:q} 2>&1"
