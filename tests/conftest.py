@@ -1,4 +1,4 @@
-"""Shared fixtures: a tiny experiment and its ingredients, fixed thread count for reproducibility."""
+"""Shared fixtures: a tiny experiment and its ingredients; a fixed thread count."""
 
 from __future__ import annotations
 

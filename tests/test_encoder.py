@@ -32,8 +32,14 @@ class Square(nn.Module):
 def test_shapes_and_default_linear_init():
     p = init_encoder_member(2, seed=0)
     shapes = {k: tuple(v.shape) for k, v in p.items()}
-    assert shapes == {"w0": (2, 100), "b0": (100,), "w1": (100, 100), "b1": (100,),
-                      "w2": (100, 40), "b2": (40,)}
+    assert shapes == {
+        "w0": (2, 100),
+        "b0": (100,),
+        "w1": (100, 100),
+        "b1": (100,),
+        "w2": (100, 40),
+        "b2": (40,),
+    }
     for i, fan_in in enumerate((2, 100, 100)):
         bound = fan_in**-0.5
         for name in (f"w{i}", f"b{i}"):

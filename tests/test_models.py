@@ -29,8 +29,9 @@ def test_ensemble_forward_matches_reference():
         out = model(u)
         assert out.shape == (3, 5, 22, 64)
         for k in range(3):
-            ref = reference_rnn(members[k]["w_in"], members[k]["w_rec"], members[k]["bias"],
-                                u[k], alpha)
+            ref = reference_rnn(
+                members[k]["w_in"], members[k]["w_rec"], members[k]["bias"], u[k], alpha
+            )
             assert torch.allclose(out[k], ref, atol=1e-5)
 
 
@@ -48,8 +49,9 @@ def test_readout_pads_and_masks():
     assert torch.equal(ro.mask, torch.tensor([[1.0, 1, 0, 0, 0], [1, 1, 1, 1, 1]]))
     states = torch.randn(2, 3, 4, 8)
     out = ro(states)
-    assert torch.allclose(out[0, ..., :2], states[0] @ heads[0]["weight"] + heads[0]["bias"],
-                          atol=1e-6)
+    assert torch.allclose(
+        out[0, ..., :2], states[0] @ heads[0]["weight"] + heads[0]["bias"], atol=1e-6
+    )
 
 
 def test_registry():

@@ -32,8 +32,16 @@ def evaluate(states_tr, x_tr, states_te, x_te, decoder, n_fits=2):
     """OOD r² per fold (4, n_fits) and ID r² per region (4, n_fits) for one network."""
     masks = plan(x_tr)
     if decoder == "adam":
-        w, b = fit_adam(states_tr[None], x_tr, masks, n_fits, ADAM["n_batches"], ADAM["lr"],
-                        ADAM["batch_size"], [generator("test-dec", 0)])
+        w, b = fit_adam(
+            states_tr[None],
+            x_tr,
+            masks,
+            n_fits,
+            ADAM["n_batches"],
+            ADAM["lr"],
+            ADAM["batch_size"],
+            [generator("test-dec", 0)],
+        )
     else:
         w, b = fit_ridge(states_tr[None], x_tr, masks, n_fits, penalty=1e-6)
     _, regions = fold_masks(x_te)
@@ -89,10 +97,13 @@ def test_pure_noise_code_does_not(decoder):
 def test_quadrant_specific_code_fails_only_out_of_distribution(decoder):
     """x* written into a separate block of units per quadrant: linearly decodable within the
     training quadrants (ID ≈ 1) but the held-out quadrant's block was never seen (OOD ≪ ID)."""
+
     def code(x):
         _, regions = fold_masks(x)
-        blocks = [regions[q].float()[:, None] * torch.cat([x, torch.ones(len(x), 1)], dim=1)
-                  for q in range(4)]
+        blocks = [
+            regions[q].float()[:, None] * torch.cat([x, torch.ones(len(x), 1)], dim=1)
+            for q in range(4)
+        ]
         return torch.cat(blocks, dim=1)
 
     x_tr, x_te = latents(4096, 0), latents(1024, 1)

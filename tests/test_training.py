@@ -35,10 +35,22 @@ def test_member_trains_as_if_alone(tmp_path):
     alone = tiny_experiment("alone", n_tasks=[6], seeds=[1])
     for exp in (ens, alone):
         write_ingredients(exp, str(tmp_path / f"{exp.name}.pt"), 256, 64, 0)
-    r_ens = train_ensemble(ens, str(tmp_path / "ens.pt"), str(tmp_path / "m_ens.pt"),
-                           str(tmp_path / "c_ens.pt"), device="cpu", log=quiet)
-    r_alone = train_ensemble(alone, str(tmp_path / "alone.pt"), str(tmp_path / "m_alone.pt"),
-                             str(tmp_path / "c_alone.pt"), device="cpu", log=quiet)
+    r_ens = train_ensemble(
+        ens,
+        str(tmp_path / "ens.pt"),
+        str(tmp_path / "m_ens.pt"),
+        str(tmp_path / "c_ens.pt"),
+        device="cpu",
+        log=quiet,
+    )
+    r_alone = train_ensemble(
+        alone,
+        str(tmp_path / "alone.pt"),
+        str(tmp_path / "m_alone.pt"),
+        str(tmp_path / "c_alone.pt"),
+        device="cpu",
+        log=quiet,
+    )
     index = r_ens["members"].index((6, 1))
     a, b = member_params(r_ens, index), member_params(r_alone, 0)
     for key in a:
@@ -52,12 +64,22 @@ def test_member_trains_as_if_alone(tmp_path):
 
 
 def test_training_learns_the_task(tmp_path):
-    exp = tiny_experiment("learn", hidden_size=64, n_tasks=[2], seeds=[0],
-                          training={"n_batches": 800, "batch_size": 16, "log_every": 100,
-                                    "checkpoint_every": 1000})
+    exp = tiny_experiment(
+        "learn",
+        hidden_size=64,
+        n_tasks=[2],
+        seeds=[0],
+        training={"n_batches": 800, "batch_size": 16, "log_every": 100, "checkpoint_every": 1000},
+    )
     write_ingredients(exp, str(tmp_path / "i.pt"), 256, 64, 0)
-    r = train_ensemble(exp, str(tmp_path / "i.pt"), str(tmp_path / "m.pt"), str(tmp_path / "c.pt"),
-                       device="cpu", log=quiet)
+    r = train_ensemble(
+        exp,
+        str(tmp_path / "i.pt"),
+        str(tmp_path / "m.pt"),
+        str(tmp_path / "c.pt"),
+        device="cpu",
+        log=quiet,
+    )
     first, last = r["history"][0], r["history"][-1]
     assert first["accuracy"] < 0.8 and last["accuracy"] > 0.88  # chance is 0.5, Bayes ≈ 0.95
     assert last["loss"] < first["loss"]
@@ -67,15 +89,29 @@ def test_training_learns_the_task(tmp_path):
 
 def test_resume_after_interruption_gives_uninterrupted_result(tiny, tmp_path):
     exp, ing = tiny
-    full = train_ensemble(exp, str(ing), str(tmp_path / "full.pt"), str(tmp_path / "c1.pt"),
-                          device="cpu", log=quiet)
+    full = train_ensemble(
+        exp, str(ing), str(tmp_path / "full.pt"), str(tmp_path / "c1.pt"), device="cpu", log=quiet
+    )
     assert not (tmp_path / "c1.pt").exists()  # the final artefact supersedes the checkpoint
     messages: list[str] = []
-    stopped = train_ensemble(exp, str(ing), str(tmp_path / "part.pt"), str(tmp_path / "c2.pt"),
-                             device="cpu", log=messages.append, stop_after=50)
+    stopped = train_ensemble(
+        exp,
+        str(ing),
+        str(tmp_path / "part.pt"),
+        str(tmp_path / "c2.pt"),
+        device="cpu",
+        log=messages.append,
+        stop_after=50,
+    )
     assert stopped is None and not (tmp_path / "part.pt").exists()
-    resumed = train_ensemble(exp, str(ing), str(tmp_path / "part.pt"), str(tmp_path / "c2.pt"),
-                             device="cpu", log=messages.append)
+    resumed = train_ensemble(
+        exp,
+        str(ing),
+        str(tmp_path / "part.pt"),
+        str(tmp_path / "c2.pt"),
+        device="cpu",
+        log=messages.append,
+    )
     assert any("resuming tiny from checkpoint at step 50" in m for m in messages)
     for key in full["model"]:
         assert torch.equal(full["model"][key], resumed["model"][key]), key
@@ -84,23 +120,34 @@ def test_resume_after_interruption_gives_uninterrupted_result(tiny, tmp_path):
 
 def test_foreign_or_truncated_checkpoint_restarts_clean(tiny, tmp_path):
     exp, ing = tiny
-    full = train_ensemble(exp, str(ing), str(tmp_path / "full.pt"), str(tmp_path / "c1.pt"),
-                          device="cpu", log=quiet)
+    full = train_ensemble(
+        exp, str(ing), str(tmp_path / "full.pt"), str(tmp_path / "c1.pt"), device="cpu", log=quiet
+    )
     ckpt = tmp_path / "c2.pt"
     ckpt.write_bytes(b"PK\x03\x04 truncated garbage")
     messages: list[str] = []
-    r = train_ensemble(exp, str(ing), str(tmp_path / "b.pt"), str(ckpt), device="cpu",
-                       log=messages.append)
+    r = train_ensemble(
+        exp, str(ing), str(tmp_path / "b.pt"), str(ckpt), device="cpu", log=messages.append
+    )
     assert any("unreadable" in m for m in messages)
     assert torch.equal(r["model"]["w_rec"], full["model"]["w_rec"])
     # a checkpoint from other settings (different learning rate) is not resumed
-    other = tiny_experiment(training={"n_batches": 120, "batch_size": 8, "checkpoint_every": 40,
-                                      "log_every": 20, "lr": 0.01})
-    train_ensemble(other, str(ing), str(tmp_path / "o.pt"), str(ckpt), device="cpu", log=quiet,
-                   stop_after=40)
+    other = tiny_experiment(
+        training={
+            "n_batches": 120,
+            "batch_size": 8,
+            "checkpoint_every": 40,
+            "log_every": 20,
+            "lr": 0.01,
+        }
+    )
+    train_ensemble(
+        other, str(ing), str(tmp_path / "o.pt"), str(ckpt), device="cpu", log=quiet, stop_after=40
+    )
     messages.clear()
-    r = train_ensemble(exp, str(ing), str(tmp_path / "b2.pt"), str(ckpt), device="cpu",
-                       log=messages.append)
+    r = train_ensemble(
+        exp, str(ing), str(tmp_path / "b2.pt"), str(ckpt), device="cpu", log=messages.append
+    )
     assert any("belongs to other settings" in m for m in messages)
     assert torch.equal(r["model"]["w_rec"], full["model"]["w_rec"])
 
@@ -108,21 +155,41 @@ def test_foreign_or_truncated_checkpoint_restarts_clean(tiny, tmp_path):
 def test_killed_process_resumes(tmp_path):
     """SIGKILL a real training process after its first checkpoint; the rerun resumes from it and
     ends with the same weights as an uninterrupted run."""
-    exp = tiny_experiment("killme", training={"n_batches": 3000, "batch_size": 8,
-                                              "checkpoint_every": 100, "log_every": 100})
+    exp = tiny_experiment(
+        "killme",
+        training={"n_batches": 3000, "batch_size": 8, "checkpoint_every": 100, "log_every": 100},
+    )
     spec = json.dumps(exp.to_dict())
     ing = tmp_path / "ing.pt"
     write_ingredients(exp, str(ing), 256, 64, 0)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
 
     def command(out, ckpt):
-        return [sys.executable, "-m", "disentangle", "train", "--experiment", "killme",
-                "--spec", spec, "--ingredients", str(ing), "--out", str(out),
-                "--checkpoint", str(ckpt), "--device", "cpu", "--threads", "1"]
+        return [
+            sys.executable,
+            "-m",
+            "disentangle",
+            "train",
+            "--experiment",
+            "killme",
+            "--spec",
+            spec,
+            "--ingredients",
+            str(ing),
+            "--out",
+            str(out),
+            "--checkpoint",
+            str(ckpt),
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+        ]
 
     ckpt = tmp_path / "ckpt.pt"
-    proc = subprocess.Popen(command(tmp_path / "m.pt", ckpt), env=env, cwd=REPO,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command(tmp_path / "m.pt", ckpt), env=env, cwd=REPO, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.time() + 120
     while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
@@ -130,13 +197,24 @@ def test_killed_process_resumes(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (tmp_path / "m.pt").exists()
-    rerun = subprocess.run(command(tmp_path / "m.pt", ckpt), env=env, cwd=REPO,
-                           capture_output=True, text=True, check=True)
+    rerun = subprocess.run(
+        command(tmp_path / "m.pt", ckpt),
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "resuming killme from checkpoint at step" in rerun.stderr
     step = int(rerun.stderr.split("checkpoint at step ")[1].split("/")[0])
     assert 0 < step < 3000
-    subprocess.run(command(tmp_path / "ref.pt", tmp_path / "ref.ckpt"), env=env, cwd=REPO,
-                   capture_output=True, check=True)
+    subprocess.run(
+        command(tmp_path / "ref.pt", tmp_path / "ref.ckpt"),
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    )
     a = torch.load(tmp_path / "m.pt", weights_only=False)
     b = torch.load(tmp_path / "ref.pt", weights_only=False)
     for key in a["model"]:

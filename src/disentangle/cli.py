@@ -35,8 +35,15 @@ def cmd_train(args: argparse.Namespace) -> None:
     from disentangle.training import train_ensemble
 
     exp = ExperimentSpec.from_dict(args.experiment, _json(args.spec))
-    result = train_ensemble(exp, args.ingredients, args.out, args.checkpoint, device=args.device,
-                            threads=args.threads, stop_after=args.stop_after)
+    result = train_ensemble(
+        exp,
+        args.ingredients,
+        args.out,
+        args.checkpoint,
+        device=args.device,
+        threads=args.threads,
+        stop_after=args.stop_after,
+    )
     if result is None:
         sys.exit(3)  # interrupted on purpose: no final artefact
     if args.history:
@@ -47,25 +54,33 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_ood(args: argparse.Namespace) -> None:
+    import torch
+
     from disentangle.data.ingredients import load_ingredients
     from disentangle.io import atomic_parquet
     from disentangle.metrics.ood import ood_generalisation
     from disentangle.training import load_trained, resolve_device
-
-    import torch
 
     if args.threads:
         torch.set_num_threads(args.threads)
     settings, context = _json(args.settings), _json(args.context)
     exp, model, _, encoder, obj = load_trained(args.model, resolve_device(args.device))
     evaluation = load_ingredients(args.ingredients)["evaluation"]
-    rows = ood_generalisation(model, encoder, exp.task, [tuple(m) for m in obj["members"]],
-                              evaluation, settings)
+    rows = ood_generalisation(
+        model, encoder, exp.task, [tuple(m) for m in obj["members"]], evaluation, settings
+    )
     df = pd.DataFrame(rows)
-    meta = {"experiment": exp.name, "architecture": exp.architecture, "dim": exp.task.dim,
-            "noise_sd": exp.task.noise_sd, "stimulus_steps": exp.task.stimulus_steps,
-            "train_batches": exp.training.n_batches, "decoder": settings["decoder"],
-            "spec_hash": exp.digest(), **context}
+    meta = {
+        "experiment": exp.name,
+        "architecture": exp.architecture,
+        "dim": exp.task.dim,
+        "noise_sd": exp.task.noise_sd,
+        "stimulus_steps": exp.task.stimulus_steps,
+        "train_batches": exp.training.n_batches,
+        "decoder": settings["decoder"],
+        "spec_hash": exp.digest(),
+        **context,
+    }
     for i, (key, value) in enumerate(meta.items()):
         df.insert(i, key, value)
     atomic_parquet(df, args.out)

@@ -27,7 +27,7 @@ class ConfigError(ValueError):
 
 
 def deep_merge(base: dict, override: dict) -> dict:
-    """``override`` merged into a copy of ``base``: mappings recursively, everything else replaced."""
+    """``override`` merged into a copy of ``base``: dicts recursively, the rest replaced."""
     out = copy.deepcopy(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
@@ -51,16 +51,22 @@ def _describe(error, schema_root: dict) -> list[str]:
         allowed = set(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - allowed)
         if allowed:
-            return [f"config key '{_path([*error.absolute_path, k])}' is not a known key; "
-                    f"expected one of: {', '.join(sorted(allowed))}" for k in extra]
+            return [
+                f"config key '{_path([*error.absolute_path, k])}' is not a known key; "
+                f"expected one of: {', '.join(sorted(allowed))}"
+                for k in extra
+            ]
     if error.validator == "required":
         return [f"config key '{where}': {error.message}"]
     if error.validator == "enum":
-        return [f"config key '{where}' = {error.instance!r}: expected one of "
-                f"{', '.join(map(repr, error.validator_value))}"]
+        return [
+            f"config key '{where}' = {error.instance!r}: expected one of "
+            f"{', '.join(map(repr, error.validator_value))}"
+        ]
     if error.validator == "propertyNames":
-        return [f"config key '{where}': the name {error.instance!r} is not allowed "
-                f"({error.message})"]
+        return [
+            f"config key '{where}': the name {error.instance!r} is not allowed ({error.message})"
+        ]
     return [f"config key '{where}' = {error.instance!r}: {error.message}"]
 
 
@@ -91,8 +97,10 @@ def _missing(instance: Any, schema: dict, root: dict, path: list) -> list[str]:
         if key in OPTIONAL_EXPERIMENT_KEYS:
             continue
         if key not in instance:
-            out.append(f"config key '{_path([*path, key])}' is missing (set it in `defaults` "
-                       "or in the experiment)")
+            out.append(
+                f"config key '{_path([*path, key])}' is missing (set it in `defaults` "
+                "or in the experiment)"
+            )
         else:
             out.extend(_missing(instance[key], sub, root, [*path, key]))
     return out
@@ -116,15 +124,18 @@ def resolve_experiments(config: dict, schema: dict) -> dict[str, dict]:
     for panel, entry in config["panels"].items():
         for exp in entry["experiments"]:
             if exp not in resolved:
-                problems.append(f"config key 'panels.{panel}.experiments' names {exp!r}, which is "
-                                f"not an experiment; expected one of: {', '.join(sorted(resolved))}")
+                problems.append(
+                    f"config key 'panels.{panel}.experiments' names {exp!r}, which is "
+                    f"not an experiment; expected one of: {', '.join(sorted(resolved))}"
+                )
     if problems:
         raise ConfigError("\n".join(problems))
     return resolved
 
 
-def load_and_check(config: dict, schema_path: str | Path,
-                   notebook_dir: str | Path | None = None) -> dict[str, dict]:
+def load_and_check(
+    config: dict, schema_path: str | Path, notebook_dir: str | Path | None = None
+) -> dict[str, dict]:
     """Validate ``config`` against the schema, resolve and check experiments and panels.
 
     Returns the resolved experiments. Raises ``ConfigError`` listing every problem.
@@ -138,10 +149,12 @@ def load_and_check(config: dict, schema_path: str | Path,
     except ConfigError as err:
         raise ConfigError("invalid configuration:\n  " + str(err).replace("\n", "\n  ")) from None
     if notebook_dir is not None:
-        missing = [f"config key 'panels.{p}.notebook': {Path(notebook_dir) / (e['notebook'] + '.py')}"
-                   " does not exist"
-                   for p, e in config["panels"].items()
-                   if not (Path(notebook_dir) / f"{e['notebook']}.py").exists()]
+        missing = [
+            f"config key 'panels.{p}.notebook': {Path(notebook_dir) / (e['notebook'] + '.py')}"
+            " does not exist"
+            for p, e in config["panels"].items()
+            if not (Path(notebook_dir) / f"{e['notebook']}.py").exists()
+        ]
         if missing:
             raise ConfigError("invalid configuration:\n  " + "\n  ".join(missing))
     return resolved

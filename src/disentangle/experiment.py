@@ -45,8 +45,15 @@ class ExperimentSpec:
 
     @classmethod
     def from_dict(cls, name: str, d: dict) -> ExperimentSpec:
-        known = {"architecture", "hidden_size", "n_tasks", "seeds", "task", "training",
-                 "description"}
+        known = {
+            "architecture",
+            "hidden_size",
+            "n_tasks",
+            "seeds",
+            "task",
+            "training",
+            "description",
+        }
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"experiment {name!r}: unknown keys {sorted(unknown)}")

@@ -19,7 +19,9 @@ def derive_seed(stream: str, *parts: int | str) -> int:
     return int.from_bytes(hashlib.sha256(key).digest()[:8], "little") & ((1 << 63) - 1)
 
 
-def generator(stream: str, *parts: int | str, device: str | torch.device = "cpu") -> torch.Generator:
+def generator(
+    stream: str, *parts: int | str, device: str | torch.device = "cpu"
+) -> torch.Generator:
     """A ``torch.Generator`` seeded with ``derive_seed(stream, *parts)``."""
     g = torch.Generator(device=device)
     g.manual_seed(derive_seed(stream, *parts))

@@ -79,8 +79,13 @@ def build_ensemble(exp: ExperimentSpec, ingredients: dict):
     return model, readout, encoder, pad_boundaries(ingredients["boundaries"])
 
 
-def training_block(exp: ExperimentSpec, encoder: MixingEncoder, boundaries: torch.Tensor,
-                   block: int, device: torch.device):
+def training_block(
+    exp: ExperimentSpec,
+    encoder: MixingEncoder,
+    boundaries: torch.Tensor,
+    block: int,
+    device: torch.device,
+):
     """Inputs (K, M, T, I), targets (K, M, T, N_max) and labels (K, M, N_max) of one data block.
 
     Member k's trials come from the stream ("data", seed_k, n_tasks_k, block), drawn on the CPU so
@@ -100,8 +105,9 @@ def training_block(exp: ExperimentSpec, encoder: MixingEncoder, boundaries: torc
     return u, targets(exp.task, y), y
 
 
-def member_losses(task: TaskSpec, logits: torch.Tensor, target: torch.Tensor,
-                  mask: torch.Tensor) -> torch.Tensor:
+def member_losses(
+    task: TaskSpec, logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
     """Per-member loss (K,): the mean over batch × steps × the member's own N_k outputs."""
     if task.loss == "bce":
         per = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
@@ -112,8 +118,9 @@ def member_losses(task: TaskSpec, logits: torch.Tensor, target: torch.Tensor,
 
 
 @torch.no_grad()
-def decision_accuracy(task: TaskSpec, logits: torch.Tensor, y: torch.Tensor,
-                      mask: torch.Tensor) -> torch.Tensor:
+def decision_accuracy(
+    task: TaskSpec, logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
     """Per-member fraction of correct binary decisions (K,) over the decision steps.
 
     Steps before the decision have target 0.5 (or 0) and match neither class, so they are left
@@ -142,8 +149,10 @@ def _load_checkpoint(path: Path, guard: str, log: Callable[[str], None]) -> dict
         log(f"checkpoint {path} has an unknown format; starting afresh")
         return None
     if ckpt.get("guard") != guard:
-        log(f"checkpoint {path} belongs to other settings ({ckpt.get('guard')} != {guard}); "
-            "starting afresh")
+        log(
+            f"checkpoint {path} belongs to other settings ({ckpt.get('guard')} != {guard}); "
+            "starting afresh"
+        )
         return None
     return ckpt
 
@@ -202,16 +211,26 @@ def train_ensemble(
         log(f"resuming {exp.name} from checkpoint at step {start}/{spec.n_batches}")
 
     def save_checkpoint(step: int) -> None:
-        atomic_torch_save({
-            "format": CHECKPOINT_FORMAT, "guard": guard, "step": step,
-            "model": model.state_dict(), "readout": readout.state_dict(),
-            "optimizer": opt.state_dict(), "history": history,
-            "window": window.cpu(), "window_n": window_n,
-        }, ckpt_path)
+        atomic_torch_save(
+            {
+                "format": CHECKPOINT_FORMAT,
+                "guard": guard,
+                "step": step,
+                "model": model.state_dict(),
+                "readout": readout.state_dict(),
+                "optimizer": opt.state_dict(),
+                "history": history,
+                "window": window.cpu(),
+                "window_n": window_n,
+            },
+            ckpt_path,
+        )
 
-    log(f"training {exp.name}: {k} networks ({exp.architecture}, N = {list(exp.n_tasks)}, "
+    log(
+        f"training {exp.name}: {k} networks ({exp.architecture}, N = {list(exp.n_tasks)}, "
         f"seeds {list(exp.seeds)}), {spec.n_batches} batches of {spec.batch_size} on {dev}, "
-        f"{torch.get_num_threads()} threads")
+        f"{torch.get_num_threads()} threads"
+    )
     cached_block, u = -1, None
     t_start = t_last = time.perf_counter()
     steps_since = 0
@@ -235,14 +254,23 @@ def train_ensemble(
         if done % spec.log_every == 0 or done == spec.n_batches:
             means = (window / window_n).cpu()
             for i, m in enumerate(members):
-                history.append({"step": done, "n_tasks": m.n_tasks, "seed": m.seed,
-                                "loss": float(means[0, i]), "accuracy": float(means[1, i])})
+                history.append(
+                    {
+                        "step": done,
+                        "n_tasks": m.n_tasks,
+                        "seed": m.seed,
+                        "loss": float(means[0, i]),
+                        "accuracy": float(means[1, i]),
+                    }
+                )
             now = time.perf_counter()
             rate = steps_since / max(now - t_last, 1e-9)
             eta = (spec.n_batches - done) / rate
-            log(f"step {done}/{spec.n_batches} loss {means[0].mean():.4f} "
+            log(
+                f"step {done}/{spec.n_batches} loss {means[0].mean():.4f} "
                 f"acc {means[1].mean():.4f} (min {means[1].min():.4f}) | {rate:.1f} steps/s, "
-                f"{rate * k:.0f} network-steps/s | ETA {_format_seconds(eta)}")
+                f"{rate * k:.0f} network-steps/s | ETA {_format_seconds(eta)}"
+            )
             window.zero_()
             window_n, steps_since, t_last = 0, 0, now
         if stop_after is not None and done >= stop_after and done < spec.n_batches:
@@ -264,16 +292,21 @@ def train_ensemble(
         "boundaries": ingredients["boundaries"],
         "history": history,
         "info": {
-            "device": str(dev), "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "wall_seconds_last_session": wall, "resumed_from": start,
+            "device": str(dev),
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "wall_seconds_last_session": wall,
+            "resumed_from": start,
             "guard": guard,
         },
     }
     atomic_torch_save(result, out_path)
     ckpt_path.unlink(missing_ok=True)  # the final artefact supersedes the checkpoint
     final = [h["accuracy"] for h in history[-k:]] if history else [math.nan]
-    log(f"done: {exp.name} in {_format_seconds(wall)} "
-        f"(final decision accuracy: mean {sum(final) / len(final):.4f}, min {min(final):.4f})")
+    log(
+        f"done: {exp.name} in {_format_seconds(wall)} "
+        f"(final decision accuracy: mean {sum(final) / len(final):.4f}, min {min(final):.4f})"
+    )
     return result
 
 

@@ -48,21 +48,45 @@ stats
 noise_sd = float(single_value(df, "noise_sd"))
 steps = int(single_value(df, "stimulus_steps"))
 ceiling = information_ceiling(noise_sd, steps)
-prov["note"] = (f"{df.seed.nunique()} seeds × {df.fold.nunique()} folds × {df.fit.nunique()} fits, "
-                f"{int(single_value(df, 'train_batches'))} batches, "
-                f"{single_value(df, 'decoder')} decoder")
+prov["note"] = (
+    f"{df.seed.nunique()} seeds × {df.fold.nunique()} folds × {df.fit.nunique()} fits, "
+    f"{int(single_value(df, 'train_batches'))} batches, "
+    f"{single_value(df, 'decoder')} decoder"
+)
 
 fig, ax = plt.subplots(figsize=style.PANEL_SIZE)
 for metric in ("id_r2", "ood_r2"):
     s = stats[stats.metric == metric]
-    ax.errorbar(s.n_tasks, s["median"], yerr=[s["median"] - s.q25, s.q75 - s["median"]],
-                marker="o", ms=4, capsize=2, lw=1.2, color=style.METRIC_COLORS[metric],
-                label=style.METRIC_LABELS[metric])
+    ax.errorbar(
+        s.n_tasks,
+        s["median"],
+        yerr=[s["median"] - s.q25, s.q75 - s["median"]],
+        marker="o",
+        ms=4,
+        capsize=2,
+        lw=1.2,
+        color=style.METRIC_COLORS[metric],
+        label=style.METRIC_LABELS[metric],
+    )
 ax.axhline(ceiling, ls="-", **style.REFERENCE_STYLE)
-ax.text(0.02, ceiling, f"ceiling 1−12σ²/T = {ceiling:.3f}", va="bottom", fontsize=6,
-        color="0.35", transform=ax.get_yaxis_transform())
-ax.text(0.02, 0.9, "0.9 (paper's line)", va="top", fontsize=6, color="0.35",
-        transform=ax.get_yaxis_transform())
+ax.text(
+    0.02,
+    ceiling,
+    f"ceiling 1−12σ²/T = {ceiling:.3f}",
+    va="bottom",
+    fontsize=6,
+    color="0.35",
+    transform=ax.get_yaxis_transform(),
+)
+ax.text(
+    0.02,
+    0.9,
+    "0.9 (paper's line)",
+    va="top",
+    fontsize=6,
+    color="0.35",
+    transform=ax.get_yaxis_transform(),
+)
 ax.axhline(0.9, ls="--", **style.REFERENCE_STYLE)
 ax.set_xscale("log")
 ticks = sorted(df.n_tasks.unique())

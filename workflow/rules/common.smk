@@ -1,6 +1,7 @@
 # Configuration checks and helpers shared by every stage. The config is validated here, at parse
 # time, so a bad key stops the run before any job is scheduled.
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -17,8 +18,10 @@ except ConfigError as err:
     raise WorkflowError(str(err)) from None
 
 PRESET = config["preset"]
-PYTHON = sys.executable  # the interpreter running Snakemake, i.e. the one with the package
 SRC = Path(workflow.basedir) / "src" / "disentangle"
+# Jobs call `python -m disentangle ...`: put the interpreter running Snakemake (the environment
+# that has the package) first on PATH, so that `.venv/bin/snakemake` works without activation.
+os.environ.update(PATH=os.pathsep.join([str(Path(sys.executable).parent), os.getenv("PATH", "")]))
 
 
 wildcard_constraints:
@@ -42,3 +45,23 @@ def spec_json(wildcards):
 
 def all_panels():
     return expand("figures/{panel}.{ext}", panel=config["panels"], ext=["pdf", "png"])
+
+
+def panel_tables(wildcards):
+    entry = config["panels"][wildcards.panel]
+    return [f"results/{PRESET}/metrics/{e}/ood_r2.parquet" for e in entry["experiments"]]
+
+
+def panel_provenance(wildcards):
+    """What a panel was made from; it goes into the figure's metadata and footnote."""
+    entry = config["panels"][wildcards.panel]
+    return json.dumps(
+        {
+            "panel": wildcards.panel,
+            "preset": PRESET,
+            "experiments": {e: training_spec_json(EXPERIMENTS, e) for e in entry["experiments"]},
+            "metrics": config["metrics"],
+            "evaluation": config["evaluation"],
+        },
+        sort_keys=True,
+    )

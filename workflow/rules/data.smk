@@ -7,12 +7,12 @@ rule ingredients:
         sources("data", "tasks", "seeding.py", "experiment.py"),
     output:
         "results/{preset}/data/{experiment}.pt",
+    log:
+        "results/{preset}/logs/ingredients/{experiment}.log",
     params:
         spec=spec_json,
         evaluation=json.dumps(config["evaluation"], sort_keys=True),
-    log:
-        "results/{preset}/logs/ingredients/{experiment}.log",
     shell:
-        "{PYTHON:q} -m disentangle ingredients --experiment {wildcards.experiment:q}"
+        "python -m disentangle ingredients --experiment {wildcards.experiment:q}"
         " --spec {params.spec:q} --evaluation {params.evaluation:q} --out {output:q}"
         " > {log:q} 2>&1"

@@ -8,15 +8,15 @@ rule ood_generalisation:
         code=sources("metrics/ood.py", "tasks"),
     output:
         "results/{preset}/metrics/{experiment}/ood_r2.parquet",
+    log:
+        "results/{preset}/logs/ood_generalisation/{experiment}.log",
+    threads: config["threads"]
     params:
         settings=json.dumps(config["metrics"]["ood"], sort_keys=True),
         context=lambda wc: json.dumps({"preset": wc.preset}),
         device=config["device"],
-    log:
-        "results/{preset}/logs/ood_generalisation/{experiment}.log",
-    threads: config["threads"]
     shell:
-        "{PYTHON:q} -u -m disentangle ood --model {input.model:q}"
+        "python -u -m disentangle ood --model {input.model:q}"
         " --ingredients {input.ingredients:q} --settings {params.settings:q}"
         " --context {params.context:q} --out {output:q} --device {params.device}"
         " --threads {threads} > {log:q} 2>&1"

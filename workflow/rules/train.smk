@@ -10,17 +10,17 @@ rule train:
     output:
         model="results/{preset}/models/{experiment}.pt",
         history="results/{preset}/models/{experiment}.history.parquet",
-    params:
-        spec=spec_json,
-        checkpoint="results/{preset}/checkpoints/{experiment}.ckpt",
-        device=config["device"],
     log:
         "results/{preset}/logs/train/{experiment}.log",
     threads: config["threads"]
     resources:
         mem_mb=4000,
+    params:
+        spec=spec_json,
+        checkpoint="results/{preset}/checkpoints/{experiment}.ckpt",
+        device=config["device"],
     shell:
-        "{PYTHON:q} -u -m disentangle train --experiment {wildcards.experiment:q}"
+        "python -u -m disentangle train --experiment {wildcards.experiment:q}"
         " --spec {params.spec:q} --ingredients {input.ingredients:q}"
         " --out {output.model:q} --history {output.history:q}"
         " --checkpoint {params.checkpoint:q} --device {params.device} --threads {threads}"

@@ -35,8 +35,9 @@ def make_ingredients(exp: ExperimentSpec, n_train: int, n_test: int, eval_seed: 
     }
 
 
-def write_ingredients(exp: ExperimentSpec, path: str, n_train: int, n_test: int,
-                      eval_seed: int) -> None:
+def write_ingredients(
+    exp: ExperimentSpec, path: str, n_train: int, n_test: int, eval_seed: int
+) -> None:
     atomic_torch_save(make_ingredients(exp, n_train, n_test, eval_seed), path)
 
 

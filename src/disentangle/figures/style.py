@@ -19,18 +19,32 @@ import seaborn as sns  # noqa: E402
 PANEL_SIZE = (3.4, 2.8)  # inches: one column of the paper
 METRIC_COLORS = {"id_r2": "#4c72b0", "ood_r2": "#dd8452"}
 METRIC_LABELS = {"id_r2": "in distribution", "ood_r2": "out of distribution"}
-ARCHITECTURE_COLORS = {"leaky_rnn": "#4c72b0", "nonleaky_rnn": "#55a868", "lstm": "#c44e52",
-                       "gru": "#8172b3", "gpt2": "#dd8452"}
+ARCHITECTURE_COLORS = {
+    "leaky_rnn": "#4c72b0",
+    "nonleaky_rnn": "#55a868",
+    "lstm": "#c44e52",
+    "gru": "#8172b3",
+    "gpt2": "#dd8452",
+}
 REFERENCE_STYLE = {"color": "0.35", "lw": 0.9, "zorder": 0}
 
 
 def apply() -> None:
     """Set the seaborn theme and matplotlib defaults shared by all panels."""
-    sns.set_theme(context="paper", style="ticks", font="DejaVu Sans", rc={
-        "figure.dpi": 150, "savefig.dpi": 300, "axes.spines.top": False,
-        "axes.spines.right": False, "legend.frameon": False, "pdf.fonttype": 42,
-        "svg.hashsalt": "disentangle",
-    })
+    sns.set_theme(
+        context="paper",
+        style="ticks",
+        font="DejaVu Sans",
+        rc={
+            "figure.dpi": 150,
+            "savefig.dpi": 300,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "legend.frameon": False,
+            "pdf.fonttype": 42,
+            "svg.hashsalt": "disentangle",
+        },
+    )
 
 
 def footnote(fig, provenance: dict) -> None:
@@ -46,10 +60,17 @@ def save(fig, pdf: str, png: str, provenance: dict) -> None:
     blob = json.dumps(provenance, sort_keys=True)
     for path in (pdf, png):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(pdf, bbox_inches="tight", metadata={
-        "CreationDate": None, "ModDate": None, "Creator": "disentangle",
-        "Producer": "matplotlib", "Subject": f"preset {provenance.get('preset')}",
-        "Keywords": blob})
-    fig.savefig(png, bbox_inches="tight", metadata={"Software": "disentangle",
-                                                    "Description": blob})
+    fig.savefig(
+        pdf,
+        bbox_inches="tight",
+        metadata={
+            "CreationDate": None,
+            "ModDate": None,
+            "Creator": "disentangle",
+            "Producer": "matplotlib",
+            "Subject": f"preset {provenance.get('preset')}",
+            "Keywords": blob,
+        },
+    )
+    fig.savefig(png, bbox_inches="tight", metadata={"Software": "disentangle", "Description": blob})
     plt.close(fig)

@@ -9,12 +9,14 @@ def quantile_summary(df: pd.DataFrame, by: list[str], value: str = "value") -> p
     """Median and interquartile range of ``value`` per group, pooling everything else (networks ×
     folds × fits, as the paper's ``np.percentile(..., axis=(1, 2, 3))``)."""
     grouped = df.groupby(by, sort=True)[value]
-    out = pd.DataFrame({
-        "median": grouped.median(),
-        "q25": grouped.quantile(0.25),
-        "q75": grouped.quantile(0.75),
-        "n": grouped.size(),
-    })
+    out = pd.DataFrame(
+        {
+            "median": grouped.median(),
+            "q25": grouped.quantile(0.25),
+            "q75": grouped.quantile(0.75),
+            "n": grouped.size(),
+        }
+    )
     return out.reset_index()
 
 
@@ -22,6 +24,8 @@ def single_value(df: pd.DataFrame, column: str):
     """The one value ``column`` takes in ``df``; a ValueError if it takes several."""
     values = df[column].unique()
     if len(values) != 1:
-        raise ValueError(f"column {column!r} takes several values {list(values)}; "
-                         "split the table before plotting")
+        raise ValueError(
+            f"column {column!r} takes several values {list(values)}; "
+            "split the table before plotting"
+        )
     return values[0]

@@ -41,8 +41,9 @@ def r2_paper(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def final_states(model, encoder, task: TaskSpec, x: torch.Tensor, noise: torch.Tensor,
-                 chunk: int = 2048) -> torch.Tensor:
+def final_states(
+    model, encoder, task: TaskSpec, x: torch.Tensor, noise: torch.Tensor, chunk: int = 2048
+) -> torch.Tensor:
     """Hidden state of every network at the trial's last step: (K, n, H) for shared trials x (n, D).
 
     The model is run noise-for-noise on the same trials for every member, in chunks of trials.
@@ -60,15 +61,23 @@ def final_states(model, encoder, task: TaskSpec, x: torch.Tensor, noise: torch.T
 
 def _fit_plan(x_train: torch.Tensor, x_test: torch.Tensor):
     """Decoder fits per network: the OOD folds (train outside the region, test inside) and the ID
-    fit (train on everything, test on each region). Returns fold names, train masks and test masks."""
+    fit (train on everything, test on each region): fold names, train masks, test masks."""
     names, train_regions = fold_masks(x_train)
     _, test_regions = fold_masks(x_test)
     train_masks = torch.cat([~train_regions, torch.ones_like(train_regions[:1])])  # OOD folds + ID
     return names, train_masks, test_regions
 
 
-def fit_adam(states: torch.Tensor, x: torch.Tensor, train_masks: torch.Tensor, n_fits: int,
-             n_batches: int, lr: float, batch_size: int, streams: list[torch.Generator]):
+def fit_adam(
+    states: torch.Tensor,
+    x: torch.Tensor,
+    train_masks: torch.Tensor,
+    n_fits: int,
+    n_batches: int,
+    lr: float,
+    batch_size: int,
+    streams: list[torch.Generator],
+):
     """Fit n_fits × len(train_masks) Adam decoders for each network, all at once.
 
     ``states`` (K, n, H) and latents ``x`` (n, D) form the training pool; fit (m, j) of network k
@@ -110,12 +119,12 @@ def fit_adam(states: torch.Tensor, x: torch.Tensor, train_masks: torch.Tensor, n
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    return (weight.detach().reshape(k, m, n_fits, h, d),
-            bias.detach().reshape(k, m, n_fits, d))
+    return (weight.detach().reshape(k, m, n_fits, h, d), bias.detach().reshape(k, m, n_fits, d))
 
 
-def fit_ridge(states: torch.Tensor, x: torch.Tensor, train_masks: torch.Tensor, n_fits: int,
-              penalty: float):
+def fit_ridge(
+    states: torch.Tensor, x: torch.Tensor, train_masks: torch.Tensor, n_fits: int, penalty: float
+):
     """Closed-form decoders with intercept, in float64. Fit j of a mask leaves out every n_fits-th
     trial starting at j (all trials when n_fits = 1). Same output shapes as ``fit_adam``."""
     k, n, h = states.shape
@@ -155,8 +164,9 @@ def decoder_budget(n_tasks: int, n_batches: int | str) -> int:
     return PAPER_BUDGET[listed[-1]]
 
 
-def ood_generalisation(model, encoder, task: TaskSpec, members: list[tuple[int, int]],
-                       evaluation: dict, settings: dict) -> list[dict]:
+def ood_generalisation(
+    model, encoder, task: TaskSpec, members: list[tuple[int, int]], evaluation: dict, settings: dict
+) -> list[dict]:
     """OOD and ID r² of every network of an ensemble, as tidy rows.
 
     ``settings`` is ``config['metrics']['ood']``: ``decoder`` ('adam' | 'ridge'), ``n_fits`` and
@@ -183,12 +193,21 @@ def ood_generalisation(model, encoder, task: TaskSpec, members: list[tuple[int, 
             groups.setdefault(decoder_budget(n_tasks, cfg["n_batches"]), []).append(i)
         for budget, rows in groups.items():
             streams = [generator("decoder", members[i][1], members[i][0]) for i in rows]
-            w, b = fit_adam(train_states[rows], x_train.to(device), train_masks, n_fits, budget,
-                            float(cfg["lr"]), int(cfg["batch_size"]), streams)
+            w, b = fit_adam(
+                train_states[rows],
+                x_train.to(device),
+                train_masks,
+                n_fits,
+                budget,
+                float(cfg["lr"]),
+                int(cfg["batch_size"]),
+                streams,
+            )
             weight[rows], bias[rows] = w.cpu(), b.cpu()
     else:
-        weight, bias = fit_ridge(train_states, x_train, train_masks, n_fits,
-                                 float(settings["ridge"]["penalty"]))
+        weight, bias = fit_ridge(
+            train_states, x_train, train_masks, n_fits, float(settings["ridge"]["penalty"])
+        )
     test_states = test_states.cpu()
     rows = []
     for i, (n_tasks, seed) in enumerate(members):
@@ -203,8 +222,17 @@ def ood_generalisation(model, encoder, task: TaskSpec, members: list[tuple[int, 
             idd = r2_paper(pred[n_folds][:, region], target)  # the ID decoders on region q
             for j in range(n_fits):
                 for metric, value in (("ood_r2", ood[j]), ("id_r2", idd[j])):
-                    rows.append({"n_tasks": n_tasks, "seed": seed, "fold": q, "held_out": names[q],
-                                 "fit": j, "metric": metric, "value": float(value)})
+                    rows.append(
+                        {
+                            "n_tasks": n_tasks,
+                            "seed": seed,
+                            "fold": q,
+                            "held_out": names[q],
+                            "fit": j,
+                            "metric": metric,
+                            "value": float(value),
+                        }
+                    )
     return rows
 
 

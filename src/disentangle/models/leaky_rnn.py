@@ -20,10 +20,11 @@ ALPHA = 1.0  # dt / tau with tau = dt = 100 ms, as in the paper's runs
 
 
 class LeakyRNN(nn.Module):
-    """K leaky ReLU RNNs; parameters have shape (K, ...) and are trained jointly but independently."""
+    """K leaky ReLU RNNs; parameters have shape (K, ...), trained jointly but independently."""
 
-    def __init__(self, w_in: torch.Tensor, w_rec: torch.Tensor, bias: torch.Tensor,
-                 alpha: float = ALPHA) -> None:
+    def __init__(
+        self, w_in: torch.Tensor, w_rec: torch.Tensor, bias: torch.Tensor, alpha: float = ALPHA
+    ) -> None:
         super().__init__()
         self.w_in = nn.Parameter(w_in)  # (K, I, H)
         self.w_rec = nn.Parameter(w_rec)  # (K, H, H)
@@ -31,7 +32,9 @@ class LeakyRNN(nn.Module):
         self.alpha = float(alpha)
 
     @staticmethod
-    def init_member(input_size: int, hidden_size: int, g: torch.Generator) -> dict[str, torch.Tensor]:
+    def init_member(
+        input_size: int, hidden_size: int, g: torch.Generator
+    ) -> dict[str, torch.Tensor]:
         """One network's weights, as nn.Linear(I→H) and nn.Linear(H→H) would draw them."""
         b_in, b_rec = input_size**-0.5, hidden_size**-0.5
         w_in = uniform((hidden_size, input_size), b_in, g).T.contiguous()
@@ -64,6 +67,10 @@ class LeakyRNN(nn.Module):
         rates = [r]
         for step in range(1, t):
             h = torch.baddbmm(drive[step], r, self.w_rec)
-            r = torch.relu(h) if self.alpha == 1.0 else (1 - self.alpha) * r + self.alpha * torch.relu(h)
+            r = (
+                torch.relu(h)
+                if self.alpha == 1.0
+                else (1 - self.alpha) * r + self.alpha * torch.relu(h)
+            )
             rates.append(r)
         return torch.stack(rates, dim=2)

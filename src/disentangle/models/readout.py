@@ -27,8 +27,10 @@ class Readout(nn.Module):
     @staticmethod
     def init_member(hidden_size: int, n_tasks: int, g: torch.Generator) -> dict[str, torch.Tensor]:
         bound = hidden_size**-0.5
-        return {"weight": uniform((n_tasks, hidden_size), bound, g).T.contiguous(),
-                "bias": uniform((n_tasks,), bound, g)}
+        return {
+            "weight": uniform((n_tasks, hidden_size), bound, g).T.contiguous(),
+            "bias": uniform((n_tasks,), bound, g),
+        }
 
     @classmethod
     def from_members(cls, members: list[dict[str, torch.Tensor]]) -> Readout:

@@ -1,4 +1,4 @@
-"""The fixed random mixing encoder f (REPLICATION.md 1.1; poster: "randomly initialised, fixed MLP").
+"""The fixed random mixing encoder f (REPLICATION.md 1.1; poster: "randomly initialised MLP").
 
 f = Linear(D→100), act, Linear(100→100), act, Linear(100→40) with PyTorch's default ``nn.Linear``
 initialisation (weights and biases ~ U(±1/√fan_in)). ``act`` is ReLU (main text) or x² (Fig. S1).

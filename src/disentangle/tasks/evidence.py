@@ -49,15 +49,19 @@ class TaskSpec:
         if self.noise_sd < 0:
             raise ValueError(f"task.noise_sd = {self.noise_sd}: expected a number >= 0")
         if self.stimulus_steps < 1 or self.decision_steps < 1 or self.fixation_steps < 0:
-            raise ValueError("task timing: expected stimulus_steps >= 1, decision_steps >= 1, "
-                             "fixation_steps >= 0")
+            raise ValueError(
+                "task timing: expected stimulus_steps >= 1, decision_steps >= 1, "
+                "fixation_steps >= 0"
+            )
         if self.loss not in LOSSES:
             raise ValueError(f"task.loss = {self.loss!r}: expected one of {LOSSES}")
         if self.boundaries not in BOUNDARIES:
             raise ValueError(f"task.boundaries = {self.boundaries!r}: expected one of {BOUNDARIES}")
         if self.boundaries == "even" and self.dim != 2:
-            raise ValueError(f"task.boundaries = 'even' needs task.dim = 2 (got {self.dim}); "
-                             "use 'random' for D > 2")
+            raise ValueError(
+                f"task.boundaries = 'even' needs task.dim = 2 (got {self.dim}); "
+                "use 'random' for D > 2"
+            )
 
     @classmethod
     def from_dict(cls, d: dict) -> TaskSpec:
@@ -113,7 +117,7 @@ def labels(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
 
 
 def sample_trials(spec: TaskSpec, g: torch.Generator, shape: tuple[int, ...]):
-    """Draw latents x* (``shape`` + (D,)) and stimulus noise (``shape`` + (T_stim, D)) from ``g``."""
+    """Latents x* (``shape`` + (D,)) and stimulus noise (``shape`` + (T_stim, D)) from ``g``."""
     x = torch.rand((*shape, spec.dim), generator=g) - 0.5
     noise = torch.randn((*shape, spec.stimulus_steps, spec.dim), generator=g) * spec.noise_sd
     return x, noise
@@ -165,7 +169,7 @@ def fold_masks(x: torch.Tensor) -> tuple[list[str], torch.Tensor]:
     d = x.shape[1]
     if d == 2:
         signs = torch.tensor(ORTHANT_ORDER_2D, dtype=x.dtype)
-        masks = ((torch.sign(x)[None, :, :] == signs[:, None, :]).all(dim=2))
+        masks = (torch.sign(x)[None, :, :] == signs[:, None, :]).all(dim=2)
         return [f"Q{i + 1}" for i in range(4)], masks
     masks = (x < 0).T.contiguous()
     return [f"x{j + 1}<0" for j in range(d)], masks
@@ -177,5 +181,9 @@ def evaluation_set(spec: TaskSpec, n_train: int, n_test: int, seed: int) -> dict
     g = generator("evaluation", seed, spec.dim)
     x_train, noise_train = sample_trials(spec, g, (n_train,))
     x_test, noise_test = sample_trials(spec, g, (n_test,))
-    return {"x_train": x_train, "noise_train": noise_train, "x_test": x_test,
-            "noise_test": noise_test}
+    return {
+        "x_train": x_train,
+        "noise_train": noise_train,
+        "x_test": x_test,
+        "noise_test": noise_test,
+    }

@@ -1,0 +1,41 @@
+# Convenience targets. `make reproduce` rebuilds every panel of the default preset; `make test`
+# is what CI runs (.ci/run). Both create the virtual environment on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU wheel of torch by default (small, enough for the smoke and quick presets). On a GPU
+# machine or cluster, install your CUDA build instead: `make setup TORCH=torch`.
+TORCH ?= torch==2.13.0
+
+.PHONY: setup reproduce smoke paper test lint report clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+reproduce: setup  ## every panel, default (quick) preset
+	$(BIN)/snakemake --cores all
+
+smoke: setup  ## every panel, smoke preset (minutes)
+	$(BIN)/snakemake --cores all --configfile config/smoke.yaml
+
+paper: setup  ## every panel, the paper's settings (GPU / SLURM recommended)
+	$(BIN)/snakemake --cores all --configfile config/paper.yaml
+
+report: setup  ## HTML report of the panels built so far
+	$(BIN)/snakemake --report report.html
+
+lint: setup
+	$(BIN)/ruff check src tests workflow/notebooks benchmarks
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+test: setup lint  ## lint + the test suite (unit tests and the smoke DAG); what CI runs
+	$(BIN)/python -m pytest
+
+clean:  ## remove generated results and figures (keeps the environment)
+	rm -rf results .snakemake figures/*.pdf figures/*.png report.html

@@ -1,0 +1,114 @@
+"""Configuration validation: shipped presets are valid, bad ones fail naming the key."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import REPO
+from disentangle.config import ConfigError, deep_merge, load_and_check
+from disentangle.models import ARCHITECTURES
+
+SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
+BASE = yaml.safe_load((REPO / "config/config.yaml").read_text())
+
+
+def check(config):
+    return load_and_check(config, SCHEMA, REPO / "workflow/notebooks")
+
+
+@pytest.mark.parametrize("overlay", [None, "smoke.yaml", "paper.yaml"])
+def test_shipped_presets_are_valid(overlay):
+    config = (
+        BASE
+        if overlay is None
+        else deep_merge(BASE, yaml.safe_load((REPO / "config" / overlay).read_text()))
+    )
+    experiments = check(config)
+    assert "rnn_main" in experiments
+    assert experiments["rnn_main"]["task"]["noise_sd"] == 0.2
+
+
+def test_overlay_changes_only_what_it_names():
+    smoke = deep_merge(BASE, yaml.safe_load((REPO / "config/smoke.yaml").read_text()))
+    exp = check(smoke)["rnn_main"]
+    assert exp["training"]["n_batches"] == 300
+    assert exp["training"]["lr"] == BASE["defaults"]["training"]["lr"]  # kept from the base
+
+
+def bad(path: str, value):
+    """A copy of the base config with the dotted ``path`` set to ``value``."""
+    config = copy.deepcopy(BASE)
+    *parents, last = path.split(".")
+    node = config
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+    return config
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("defaults.architecture", "transformer9000", "defaults.architecture"),
+        ("defaults.n_tasks", [0], "defaults.n_tasks[0]"),
+        ("defaults.task.noise_sd", -0.1, "defaults.task.noise_sd"),
+        ("defaults.training.n_batchs", 10, "defaults.training.n_batchs' is not a known key"),
+        ("experiments.rnn_main.seeds", [1, 1], "experiments.rnn_main.seeds"),
+        ("metrics.ood.decoder", "lasso", "metrics.ood.decoder"),
+        ("device", "tpu", "device"),
+        ("panels.fig3a.experiments", ["nope"], "panels.fig3a.experiments"),
+        ("experiments.rnn_main.task", {"dim": 3}, "'even' needs task.dim = 2"),
+        ("panels.fig3a.notebook", "missing_notebook", "missing_notebook.py does not exist"),
+    ],
+)
+def test_bad_config_names_the_key(path, value, message):
+    with pytest.raises(ConfigError) as err:
+        check(bad(path, value))
+    assert message in str(err.value)
+
+
+def test_missing_key_after_merge_is_reported():
+    config = copy.deepcopy(BASE)
+    del config["defaults"]["task"]["stimulus_steps"]
+    with pytest.raises(ConfigError, match=r"experiments.rnn_main.task.stimulus_steps' is missing"):
+        check(config)
+
+
+def test_schema_lists_every_registered_architecture():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    assert set(schema["$defs"]["experiment"]["properties"]["architecture"]["enum"]) == set(
+        ARCHITECTURES
+    )
+
+
+def test_snakemake_rejects_bad_config_before_any_job(tmp_path):
+    """The Snakefile validates at parse time: a typo stops a real (non-dry) run with a message
+    naming the key, and nothing is built."""
+    overlay = tmp_path / "bad.yaml"
+    overlay.write_text("preset: badcheck\ndefaults:\n  training:\n    n_batchs: 10\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--cores",
+            "1",
+            "--configfile",
+            str(overlay),
+            "--directory",
+            str(REPO),
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert "defaults.training.n_batchs' is not a known key" in proc.stdout + proc.stderr
+    assert not (REPO / "results" / "badcheck").exists()
