@@ -31,7 +31,8 @@ report: setup  ## HTML report of the panels built so far
 	$(BIN)/snakemake --report report.html
 
 lint: setup
-	$(BIN)/ruff check src tests workflow/notebooks benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 
 test: setup lint  ## lint + the test suite (unit tests and the smoke DAG); what CI runs
