@@ -79,9 +79,10 @@ ax.text(
     transform=ax.get_yaxis_transform(),
 )
 ax.text(
-    0.02,
+    0.98,
     0.9,
     "0.9 (paper's line)",
+    ha="right",
     va="top",
     fontsize=6,
     color="0.35",

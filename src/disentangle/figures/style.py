@@ -52,7 +52,9 @@ def footnote(fig, provenance: dict) -> None:
     text = f"preset: {provenance.get('preset', '?')}"
     if "note" in provenance:
         text += f" · {provenance['note']}"
-    fig.text(0.995, 0.005, text, ha="right", va="bottom", fontsize=5, color="0.5")
+    # below everything already drawn (tick labels and axis labels included)
+    bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()
+    fig.text(0.99, bottom - 0.01, text, ha="right", va="top", fontsize=5, color="0.5")
 
 
 def save(fig, pdf: str, png: str, provenance: dict) -> None:
