@@ -185,7 +185,7 @@ def train_ensemble(
 
     ingredients = load_ingredients(ingredients_path)
     model, readout, encoder, boundaries = build_ensemble(exp, ingredients)
-    model.to(dev)
+    model.to(dev).train()
     readout.to(dev)
     encoder = encoder.to(dev)
     boundaries = boundaries.to(dev)
@@ -241,6 +241,7 @@ def train_ensemble(
             u, target, y = training_block(exp, encoder, boundaries, block, dev)
             cached_block = block
         rows = slice(offset * b, (offset + 1) * b)
+        model.rng_step = step  # keys the dropout masks of models that have dropout (GPT-2)
         logits = readout(model(u[:, rows]))
         losses = member_losses(exp.task, logits, target[:, rows], readout.mask)
         opt.zero_grad(set_to_none=True)

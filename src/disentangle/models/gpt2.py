@@ -1,0 +1,165 @@
+"""The paper's GPT-2-style causal transformer with continuous inputs, as an ensemble.
+
+The authors' ``GPT2ContinuousInputs`` (REPLICATION.md 2) is Hugging Face's GPT2Model with
+``n_embd=64, n_layer=1, n_head=8, n_positions=22``, fed through ``inputs_embeds`` by a
+Linear(41→64), with the positional-embedding table zeroed and frozen (no positional information
+except the causal mask), and its final LayerNorm's output at every position as the hidden state.
+Written here in plain torch (no model hub, nothing downloaded), with HF's defaults:
+- block: x + Dropout(Attn(LN₁(x))), then x + Dropout(MLP(LN₂(x))); MLP width 4·64 = 256 with
+  ``gelu_new`` (the tanh approximation); attention scaled by 1/√d_head with a causal mask;
+- dropout 0.1 on the embeddings, the attention weights and both residual branches (training only);
+- LayerNorm eps 1e-5; weights N(0, 0.02), biases 0, LayerNorms (1, 0), and the two output
+  projections of each block N(0, 0.02/√(2·n_layer)) (GPT-2's scaled residual init); the input
+  Linear(41→64) keeps nn.Linear's default U(±1/√41).
+
+Dropout masks come from a counter-based hash of (member's dropout seed, training step, site,
+position) rather than the global RNG, so that a member's masks are the same alone or in an
+ensemble and after a resume, on any device. The training loop sets ``rng_step`` every step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from disentangle.seeding import uniform
+
+N_LAYER = 1
+N_HEAD = 8
+DROPOUT = 0.1
+LN_EPS = 1e-5
+INIT_STD = 0.02
+_M32 = 0xFFFFFFFF
+
+
+def _mix32(x: torch.Tensor) -> torch.Tensor:
+    """A 32-bit integer hash (xorshift-multiply rounds) on int64 tensors holding values < 2³².
+    The multipliers are below 2³¹, so no product overflows int64."""
+    x = x ^ (x >> 16)
+    x = (x * 0x7FEB352D) & _M32
+    x = x ^ (x >> 15)
+    x = (x * 0x5BD1E995) & _M32
+    return x ^ (x >> 16)
+
+
+def hashed_uniform(seeds: torch.Tensor, step: int, site: int, shape: tuple[int, ...]):
+    """U[0, 1) numbers of shape (K, *shape), a pure function of (seeds[k], step, site, index)."""
+    n = math.prod(shape)
+    key = _mix32((seeds & _M32) ^ _mix32(torch.tensor((step * 16 + site) & _M32)))  # (K,)
+    idx = torch.arange(n, device=seeds.device, dtype=torch.int64)
+    x = _mix32(_mix32((key[:, None] + idx[None, :]) & _M32) ^ key[:, None])
+    return ((x >> 8).to(torch.float32) * (1.0 / (1 << 24))).view(len(seeds), *shape)
+
+
+def _layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """LayerNorm over the last axis with per-member affine parameters: x (K, M, E), w (K, E)."""
+    return F.layer_norm(x, x.shape[-1:], eps=LN_EPS) * weight[:, None] + bias[:, None]
+
+
+def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    return torch.baddbmm(bias.unsqueeze(1), x, weight)
+
+
+class GPT2(nn.Module):
+    """K one-layer GPT-2 networks; hidden states are the final LayerNorm's outputs."""
+
+    PARAMS = (
+        "w_in",
+        "b_in",
+        "ln1_w",
+        "ln1_b",
+        "attn_w",
+        "attn_b",
+        "attn_proj_w",
+        "attn_proj_b",
+        "ln2_w",
+        "ln2_b",
+        "fc_w",
+        "fc_b",
+        "mlp_proj_w",
+        "mlp_proj_b",
+        "lnf_w",
+        "lnf_b",
+    )
+
+    def __init__(self, dropout_seed: torch.Tensor, **params: torch.Tensor) -> None:
+        super().__init__()
+        for name in self.PARAMS:
+            setattr(self, name, nn.Parameter(params[name]))
+        self.register_buffer("dropout_seed", dropout_seed.to(torch.int64))
+        self.dropout = DROPOUT
+        self.rng_step = 0
+
+    @staticmethod
+    def init_member(input_size: int, hidden_size: int, g: torch.Generator) -> dict:
+        e = hidden_size
+        if e % N_HEAD:
+            raise ValueError(f"hidden_size {e} must be a multiple of the {N_HEAD} heads")
+        bound = input_size**-0.5
+        proj_std = INIT_STD / math.sqrt(2 * N_LAYER)
+
+        def normal(shape, std):
+            return torch.randn(shape, generator=g) * std
+
+        return {
+            "w_in": uniform((e, input_size), bound, g).T.contiguous(),
+            "b_in": uniform((e,), bound, g),
+            "attn_w": normal((e, 3 * e), INIT_STD),
+            "attn_proj_w": normal((e, e), proj_std),
+            "fc_w": normal((e, 4 * e), INIT_STD),
+            "mlp_proj_w": normal((4 * e, e), proj_std),
+            "attn_b": torch.zeros(3 * e),
+            "attn_proj_b": torch.zeros(e),
+            "fc_b": torch.zeros(4 * e),
+            "mlp_proj_b": torch.zeros(e),
+            "ln1_w": torch.ones(e),
+            "ln1_b": torch.zeros(e),
+            "ln2_w": torch.ones(e),
+            "ln2_b": torch.zeros(e),
+            "lnf_w": torch.ones(e),
+            "lnf_b": torch.zeros(e),
+            "dropout_seed": torch.randint(0, 1 << 31, (), generator=g),
+        }
+
+    @classmethod
+    def from_members(cls, members: list[dict[str, torch.Tensor]]) -> GPT2:
+        stacked = {k: torch.stack([m[k] for m in members]) for k in members[0]}
+        return cls(**stacked)
+
+    @property
+    def n_members(self) -> int:
+        return self.w_in.shape[0]
+
+    @property
+    def hidden_size(self) -> int:
+        return self.w_in.shape[-1]
+
+    def _dropout(self, x: torch.Tensor, site: int) -> torch.Tensor:
+        if not self.training or self.dropout == 0:
+            return x
+        u = hashed_uniform(self.dropout_seed, self.rng_step, site, tuple(x.shape[1:]))
+        return x * (u >= self.dropout).to(x.dtype) / (1.0 - self.dropout)
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        """Inputs (K, B, T, I) → final-LayerNorm states (K, B, T, E)."""
+        k, b, t, i = u.shape
+        e, heads = self.hidden_size, N_HEAD
+        dh = e // heads
+        x = self._dropout(_linear(u.reshape(k, b * t, i), self.w_in, self.b_in), site=0)
+
+        a = _linear(_layer_norm(x, self.ln1_w, self.ln1_b), self.attn_w, self.attn_b)
+        q, kk, v = (z.reshape(k, b, t, heads, dh).permute(0, 1, 3, 2, 4) for z in a.split(e, -1))
+        scores = q @ kk.transpose(-1, -2) / math.sqrt(dh)  # (K, B, heads, T, T)
+        causal = torch.ones(t, t, dtype=torch.bool, device=u.device).tril()
+        scores = scores.masked_fill(~causal, float("-inf"))
+        probs = self._dropout(torch.softmax(scores, dim=-1), site=1)
+        ctx = (probs @ v).permute(0, 1, 3, 2, 4).reshape(k, b * t, e)
+        x = x + self._dropout(_linear(ctx, self.attn_proj_w, self.attn_proj_b), site=2)
+
+        m = _layer_norm(x, self.ln2_w, self.ln2_b)
+        m = F.gelu(_linear(m, self.fc_w, self.fc_b), approximate="tanh")
+        x = x + self._dropout(_linear(m, self.mlp_proj_w, self.mlp_proj_b), site=3)
+        return _layer_norm(x, self.lnf_w, self.lnf_b).view(k, b, t, e)

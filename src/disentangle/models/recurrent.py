@@ -1,0 +1,166 @@
+"""Recurrent ensembles: the paper's leaky and non-leaky ReLU RNNs, LSTM and GRU.
+
+Each is K independent networks with stacked parameters (leading axis K). The input drive of all
+time steps is computed with one batched matmul; the recurrence then runs step by step with one
+batched matmul per step. Every class draws its initial weights exactly as the corresponding
+``torch.nn`` module would (U(±1/√fan_in) for the ReLU RNNs' nn.Linear layers, U(±1/√H) for
+nn.LSTM and nn.GRU) and is checked against that module in ``tests/test_models.py``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from disentangle.seeding import uniform
+
+ALPHA = 1.0  # dt / tau with tau = dt = 100 ms, as in the paper's runs
+
+
+class RecurrentEnsemble(nn.Module):
+    """Shared plumbing: parameters from stacked members, input drive, the time loop."""
+
+    PARAMS: tuple[str, ...] = ()
+
+    def __init__(self, **params: torch.Tensor) -> None:
+        super().__init__()
+        for name in self.PARAMS:
+            setattr(self, name, nn.Parameter(params[name]))
+
+    @classmethod
+    def from_members(cls, members: list[dict[str, torch.Tensor]]):
+        return cls(**{k: torch.stack([m[k] for m in members]) for k in cls.PARAMS})
+
+    @property
+    def n_members(self) -> int:
+        return self.w_in.shape[0]
+
+    @property
+    def hidden_size(self) -> int:
+        return self.w_rec.shape[1]
+
+    def _drive(self, u: torch.Tensor) -> torch.Tensor:
+        """W_in·u_t + b for every step: (K, B, T, I) → (T, K, B, G), time-major and contiguous."""
+        k, b, t, i = u.shape
+        drive = torch.baddbmm(self.bias.unsqueeze(1), u.reshape(k, b * t, i), self.w_in)
+        return drive.view(k, b, t, -1).permute(2, 0, 1, 3).contiguous()
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        """Inputs (K, B, T, I) → hidden states h_1..h_T of shape (K, B, T, H)."""
+        drive = self._drive(u)
+        k, b = u.shape[:2]
+        state = self.initial_state(k, b, u)
+        out = []
+        for step in range(drive.shape[0]):
+            state, h = self.step(drive[step], state)
+            out.append(h)
+        return torch.stack(out, dim=2)
+
+    def initial_state(self, k: int, b: int, like: torch.Tensor):
+        return torch.zeros((k, b, self.hidden_size), dtype=like.dtype, device=like.device)
+
+
+class LeakyRNN(RecurrentEnsemble):
+    """The paper's leaky ReLU RNN (Eq. 5), with 64 units and τ = dt = 100 ms:
+
+        h_t = W_in·u_t + b_in + W_rec·r_{t−1} + b_rec
+        r_t = (1 − α)·r_{t−1} + α·ReLU(h_t),   r_0 = 0,   α = dt/τ = 1
+
+    so the "leaky" RNN is a plain ReLU Elman network, r_t = ReLU(h_t) (REPLICATION.md 2). The two
+    biases are summed into one parameter: the same model (a bias pair is not identifiable).
+    """
+
+    PARAMS = ("w_in", "w_rec", "bias")
+    alpha = ALPHA
+
+    @staticmethod
+    def init_member(input_size: int, hidden_size: int, g: torch.Generator) -> dict:
+        """One network's weights, as nn.Linear(I→H) and nn.Linear(H→H) would draw them."""
+        b_in, b_rec = input_size**-0.5, hidden_size**-0.5
+        w_in = uniform((hidden_size, input_size), b_in, g).T.contiguous()
+        bias_in = uniform((hidden_size,), b_in, g)
+        w_rec = uniform((hidden_size, hidden_size), b_rec, g).T.contiguous()
+        bias_rec = uniform((hidden_size,), b_rec, g)
+        return {"w_in": w_in, "w_rec": w_rec, "bias": bias_in + bias_rec}
+
+    def step(self, drive: torch.Tensor, r: torch.Tensor):
+        rate = torch.relu(torch.baddbmm(drive, r, self.w_rec))
+        if self.alpha != 1.0:
+            rate = (1.0 - self.alpha) * r + self.alpha * rate
+        return rate, rate
+
+
+class NonLeakyRNN(LeakyRNN):
+    """The paper's non-leaky RNN: r_t = r_{t−1} + α·ReLU(h_t) with α = 1, a pure integrator whose
+    units can only grow. Same parameters and initialisation as ``LeakyRNN``."""
+
+    def step(self, drive: torch.Tensor, r: torch.Tensor):
+        rate = r + self.alpha * torch.relu(torch.baddbmm(drive, r, self.w_rec))
+        return rate, rate
+
+
+class LSTM(RecurrentEnsemble):
+    """``nn.LSTM(I, H, batch_first=True)`` with a zero initial state; gates in PyTorch's order
+    (input, forget, cell, output); its output h_t is the hidden state. Biases b_ih + b_hh merged."""
+
+    PARAMS = ("w_in", "w_rec", "bias")
+
+    @staticmethod
+    def init_member(input_size: int, hidden_size: int, g: torch.Generator) -> dict:
+        bound = hidden_size**-0.5
+        w_ih = uniform((4 * hidden_size, input_size), bound, g)
+        w_hh = uniform((4 * hidden_size, hidden_size), bound, g)
+        b_ih = uniform((4 * hidden_size,), bound, g)
+        b_hh = uniform((4 * hidden_size,), bound, g)
+        return {"w_in": w_ih.T.contiguous(), "w_rec": w_hh.T.contiguous(), "bias": b_ih + b_hh}
+
+    @property
+    def hidden_size(self) -> int:
+        return self.w_rec.shape[1]
+
+    def initial_state(self, k: int, b: int, like: torch.Tensor):
+        zeros = super().initial_state(k, b, like)
+        return zeros, zeros.clone()
+
+    def step(self, drive: torch.Tensor, state):
+        h, c = state
+        gates = torch.baddbmm(drive, h, self.w_rec)
+        i, f, g, o = gates.chunk(4, dim=-1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return (h, c), h
+
+
+class GRU(RecurrentEnsemble):
+    """``nn.GRU(I, H, batch_first=True)`` with a zero initial state (gates reset, update, new):
+
+        r = σ(W_ir x + b_ir + W_hr h + b_hr),  z = σ(W_iz x + b_iz + W_hz h + b_hz)
+        n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),  h' = (1 − z) ⊙ n + z ⊙ h
+
+    b_hn sits inside the reset gate's product, so the recurrent bias is kept apart."""
+
+    PARAMS = ("w_in", "w_rec", "bias", "bias_rec")
+
+    @staticmethod
+    def init_member(input_size: int, hidden_size: int, g: torch.Generator) -> dict:
+        bound = hidden_size**-0.5
+        w_ih = uniform((3 * hidden_size, input_size), bound, g)
+        w_hh = uniform((3 * hidden_size, hidden_size), bound, g)
+        b_ih = uniform((3 * hidden_size,), bound, g)
+        b_hh = uniform((3 * hidden_size,), bound, g)
+        return {
+            "w_in": w_ih.T.contiguous(),
+            "w_rec": w_hh.T.contiguous(),
+            "bias": b_ih,
+            "bias_rec": b_hh,
+        }
+
+    def step(self, drive: torch.Tensor, h: torch.Tensor):
+        rec = torch.baddbmm(self.bias_rec.unsqueeze(1), h, self.w_rec)
+        xr, xz, xn = drive.chunk(3, dim=-1)
+        hr, hz, hn = rec.chunk(3, dim=-1)
+        r = torch.sigmoid(xr + hr)
+        z = torch.sigmoid(xz + hz)
+        n = torch.tanh(xn + r * hn)
+        h = (1 - z) * n + z * h
+        return h, h
