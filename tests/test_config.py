@@ -18,7 +18,7 @@ BASE = yaml.safe_load((REPO / "config/config.yaml").read_text())
 
 
 def check(config):
-    return load_and_check(config, SCHEMA, REPO / "workflow/notebooks")
+    return load_and_check(config, SCHEMA, REPO / "workflow/notebooks").experiments
 
 
 @pytest.mark.parametrize("overlay", [None, "smoke.yaml", "paper.yaml"])
@@ -61,8 +61,11 @@ def bad(path: str, value):
         ("experiments.rnn_main.seeds", [1, 1], "experiments.rnn_main.seeds"),
         ("metrics.ood.decoder", "lasso", "metrics.ood.decoder"),
         ("device", "tpu", "device"),
-        ("panels.fig3a.experiments", ["nope"], "panels.fig3a.experiments"),
+        ("panels.fig3a.tables", {"ood_r2": ["nope"]}, "panels.fig3a.tables.ood_r2' names 'nope'"),
+        ("panels.fig3a.tables", {"ood_rr": ["rnn_main"]}, "panels.fig3a.tables"),
         ("experiments.rnn_main.task", {"dim": 3}, "'even' needs task.dim = 2"),
+        ("experiments.rnn_main.sweep", {"task.noise_sd": [0.1, -0.2]}, "rnn_main-noise_sd-0.2"),
+        ("experiments.rnn_main.sweep", {"task.noise_sdd": [0.1]}, "task.noise_sdd' is not a known"),
         ("panels.fig3a.notebook", "missing_notebook", "missing_notebook.py does not exist"),
     ],
 )
@@ -112,3 +115,15 @@ def test_snakemake_rejects_bad_config_before_any_job(tmp_path):
     assert proc.returncode != 0
     assert "defaults.training.n_batchs' is not a known key" in proc.stdout + proc.stderr
     assert not (REPO / "results" / "badcheck").exists()
+
+
+def test_sweep_expands_into_one_experiment_per_value():
+    config = bad("experiments.noisy", {"sweep": {"task.noise_sd": [0.1, 0.4]}, "n_tasks": [3]})
+    config["panels"]["fig3a"]["tables"] = {"ood_r2": ["noisy"]}
+    resolved = load_and_check(config, SCHEMA, REPO / "workflow/notebooks")
+    assert resolved.groups["noisy"] == ["noisy-noise_sd0.1", "noisy-noise_sd0.4"]
+    assert resolved.experiments["noisy-noise_sd0.4"]["task"]["noise_sd"] == 0.4
+    assert resolved.experiments["noisy-noise_sd0.4"]["n_tasks"] == [3]
+    assert "sweep" not in resolved.experiments["noisy-noise_sd0.1"]
+    assert resolved.panels["fig3a"]["ood_r2"] == ["noisy-noise_sd0.1", "noisy-noise_sd0.4"]
+    assert resolved.group_of("noisy-noise_sd0.1") == "noisy"

@@ -19,6 +19,7 @@ from disentangle.tasks import (
     labels,
     sample_trials,
     targets,
+    trial_targets,
 )
 
 
@@ -139,3 +140,61 @@ def test_seeds_are_stable_and_distinct():
     assert derive_seed("encoder", 0) != derive_seed("init", 0)
     assert derive_seed("data", 1, 2, 3) != derive_seed("data", 1, 23)
     assert derive_seed("encoder", 0) == 4524043006648474480
+
+
+@pytest.mark.parametrize("rho", [0.3, 0.6, 0.9])
+def test_correlated_latents_gaussian_copula(rho):
+    """x* = Φ(z) − ½, z ~ N(0, [[1, ρ], [ρ, 1]]): uniform marginals, correlation (6/π)·asin(ρ/2)."""
+    spec = TaskSpec(correlation=rho)
+    x, _ = sample_trials(spec, generator("test-corr", 0), (40000,))
+    assert x.min() >= -0.5 and x.max() <= 0.5
+    assert abs(float(x.var(dim=0).mean()) - 1 / 12) < 0.002
+    measured = float(torch.corrcoef(x.T)[0, 1])
+    assert abs(measured - 6 / math.pi * math.asin(rho / 2)) < 0.015
+
+
+def test_impossible_correlation_is_rejected():
+    with pytest.raises(ValueError, match="correlation"):
+        TaskSpec(correlation=1.0)
+    with pytest.raises(ValueError, match="correlation"):
+        TaskSpec(dim=3, correlation=-0.6)  # below −1/(D − 1)
+
+
+def test_free_rt_ddm_targets():
+    """Running sum of the projected evidence, absorbed at ±bound once crossed (REPLICATION 1.2)."""
+    spec = TaskSpec(
+        loss="ddm",
+        fixation_steps=0,
+        decision_steps=0,
+        stimulus_steps=20,
+        noise_sd=0.0,
+        ddm_bound=1.0,
+    )
+    assert spec.n_steps == 20 and not spec.has_cue and spec.input_size == 40
+    c = boundary_normals(3, 2, "even", 0)[None]
+    x = torch.tensor([[[0.3, -0.1], [0.02, 0.01]]])
+    noise = torch.zeros(1, 2, 20, 2)
+    target, y = trial_targets(spec, x, noise, c)
+    drift = (x @ c[0].T)[0]  # (2 trials, 3 tasks)
+    steps = torch.arange(1, 21, dtype=torch.float32)[:, None]
+    for m in range(2):
+        free = steps * drift[m]
+        expected = torch.where(free.abs().cummax(dim=0).values >= 1.0, torch.sign(free), free)
+        assert torch.allclose(target[0, m], expected, atol=1e-6)
+    assert torch.equal(y, labels(x, c))
+    # with noise: once the bound is reached the target never leaves it
+    spec_noisy = TaskSpec(
+        loss="ddm", fixation_steps=0, decision_steps=0, noise_sd=0.5, ddm_bound=2.0
+    )
+    x, noise = sample_trials(spec_noisy, generator("test-ddm", 0), (1, 500))
+    t, _ = trial_targets(spec_noisy, x, noise, boundary_normals(4, 2, "even", 0)[None])
+    at_bound = t.abs() >= 2.0 - 1e-6
+    assert at_bound.any() and not at_bound.all()
+    assert torch.all(at_bound[:, :, 1:] >= at_bound[:, :, :-1])  # absorbing
+    enc = MixingEncoder.from_members([init_encoder_member(2, 0)])
+    assert build_inputs(spec_noisy, enc, x, noise).shape == (1, 500, 20, 40)
+
+
+def test_free_rt_needs_no_fixation_or_decision_period():
+    with pytest.raises(ValueError, match="free reaction time"):
+        TaskSpec(loss="ddm")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -18,6 +19,15 @@ def _json(text: str) -> dict:
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise SystemExit(f"invalid JSON argument ({err}): {text[:200]!r}") from None
+
+
+def tidy(rows: list[dict], exp, context: dict) -> pd.DataFrame:
+    """Measurement rows with the experiment's settings and ``context`` as leading columns."""
+    df = pd.DataFrame(rows)
+    meta = {**exp.columns(), **context}
+    for i, (key, value) in enumerate(meta.items()):
+        df.insert(i, key, value)
+    return df
 
 
 def cmd_ingredients(args: argparse.Namespace) -> None:
@@ -43,14 +53,16 @@ def cmd_train(args: argparse.Namespace) -> None:
         device=args.device,
         threads=args.threads,
         stop_after=args.stop_after,
+        cleanup=False,
     )
     if result is None:
         sys.exit(3)  # interrupted on purpose: no final artefact
     if args.history:
-        history = pd.DataFrame(result["history"])
-        history.insert(0, "architecture", exp.architecture)
-        history.insert(0, "experiment", exp.name)
-        atomic_parquet(history, args.history)
+        curve = pd.DataFrame(result["history"]).melt(
+            id_vars=["step", "n_tasks", "seed"], var_name="metric", value_name="value"
+        )
+        atomic_parquet(tidy(curve.to_dict("records"), exp, _json(args.context)), args.history)
+    Path(args.checkpoint).unlink(missing_ok=True)  # every artefact is written: drop the checkpoint
 
 
 def cmd_ood(args: argparse.Namespace) -> None:
@@ -69,20 +81,7 @@ def cmd_ood(args: argparse.Namespace) -> None:
     rows = ood_generalisation(
         model, encoder, exp.task, [tuple(m) for m in obj["members"]], evaluation, settings
     )
-    df = pd.DataFrame(rows)
-    meta = {
-        "experiment": exp.name,
-        "architecture": exp.architecture,
-        "dim": exp.task.dim,
-        "noise_sd": exp.task.noise_sd,
-        "stimulus_steps": exp.task.stimulus_steps,
-        "train_batches": exp.training.n_batches,
-        "decoder": settings["decoder"],
-        "spec_hash": exp.digest(),
-        **context,
-    }
-    for i, (key, value) in enumerate(meta.items()):
-        df.insert(i, key, value)
+    df = tidy(rows, exp, {"decoder": settings["decoder"], **context})
     atomic_parquet(df, args.out)
     summary = df.groupby(["n_tasks", "metric"])["value"].median().unstack()
     print(f"median r² per task count ({settings['decoder']} decoder):\n{summary}", file=sys.stderr)
@@ -106,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--checkpoint", required=True, help="undeclared path for periodic checkpoints")
     p.add_argument("--history", help="tidy training-curve table (parquet)")
+    p.add_argument("--context", default="{}", help="extra columns for the history (JSON)")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--stop-after", type=int, default=None, help=argparse.SUPPRESS)

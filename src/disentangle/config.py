@@ -12,6 +12,7 @@ what it names.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,22 @@ import yaml
 
 from disentangle.experiment import ExperimentSpec
 
-OPTIONAL_EXPERIMENT_KEYS = {"description"}
+OPTIONAL_EXPERIMENT_KEYS = {"description", "sweep"}
+
+# Every table a panel can ask for, and where the workflow writes it. The rules that make them use
+# these same templates, so a panel's inputs and a rule's outputs cannot drift apart.
+TABLES = {
+    "ood_r2": "results/{preset}/metrics/{experiment}/ood_r2.parquet",
+    "angles": "results/{preset}/metrics/{experiment}/angles.parquet",
+    "sparsity": "results/{preset}/metrics/{experiment}/sparsity.parquet",
+    "history": "results/{preset}/models/{experiment}.history.parquet",
+    "trajectories": "results/{preset}/analysis/{experiment}/trajectories.parquet",
+    "fixed_points": "results/{preset}/analysis/{experiment}/fixed_points.parquet",
+    "spectrum": "results/{preset}/analysis/{experiment}/spectrum.parquet",
+    "tuning": "results/{preset}/analysis/{experiment}/tuning.parquet",
+    "task_example": "results/{preset}/examples/{experiment}/task.parquet",
+    "encoder_example": "results/{preset}/examples/{experiment}/encoder.parquet",
+}
 
 
 class ConfigError(ValueError):
@@ -106,39 +122,102 @@ def _missing(instance: Any, schema: dict, root: dict, path: list) -> list[str]:
     return out
 
 
-def resolve_experiments(config: dict, schema: dict) -> dict[str, dict]:
-    """Every experiment with the defaults merged in, checked for completeness and consistency."""
+def _set_dotted(d: dict, dotted: str, value) -> dict:
+    out = copy.deepcopy(d)
+    *parents, last = dotted.split(".")
+    node = out
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+    return out
+
+
+def _format_value(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def expand_sweep(name: str, merged: dict) -> dict[str, dict]:
+    """An experiment with ``sweep: {dotted.key: [v1, v2, ...]}`` becomes one experiment per value,
+    named ``<name>-<leaf><value>`` (e.g. ``rnn_noise-noise_sd0.4``); without a sweep, itself."""
+    sweep = merged.pop("sweep", None)
+    if not sweep:
+        return {name: merged}
+    (key, values), *rest = sweep.items()
+    if rest:
+        raise ConfigError(f"config key 'experiments.{name}.sweep': one swept key at a time")
+    leaf = key.split(".")[-1]
+    return {f"{name}-{leaf}{_format_value(v)}": _set_dotted(merged, key, v) for v in values}
+
+
+@dataclass
+class Resolved:
+    """The checked configuration: experiments after merging defaults and expanding sweeps."""
+
+    experiments: dict[str, dict]  # expanded name -> full experiment settings
+    groups: dict[str, list[str]]  # config entry name -> its expanded names
+    panels: dict[str, dict[str, list[str]]]  # panel -> table kind -> expanded experiment names
+
+    def group_of(self, name: str) -> str:
+        return next(g for g, names in self.groups.items() if name in names)
+
+
+def resolve_experiments(config: dict, schema: dict) -> Resolved:
+    """Every experiment with the defaults merged in and sweeps expanded, checked for completeness
+    and consistency; every panel's table requests resolved to experiment names."""
+    import jsonschema
+
     problems: list[str] = []
-    resolved = {}
+    experiments, groups = {}, {}
+    exp_schema = {**schema["$defs"]["experiment"], "$defs": schema["$defs"]}
     for name, entry in config["experiments"].items():
         merged = deep_merge(config["defaults"], entry or {})
-        problems += _missing(merged, schema["$defs"]["experiment"], schema, ["experiments", name])
-        resolved[name] = merged
+        try:
+            expanded = expand_sweep(name, merged)
+        except ConfigError as err:
+            problems.append(str(err))
+            continue
+        groups[name] = list(expanded)
+        for full, settings in expanded.items():
+            problems += _missing(
+                settings, schema["$defs"]["experiment"], schema, ["experiments", full]
+            )
+            for error in jsonschema.Draft202012Validator(exp_schema).iter_errors(settings):
+                problems.extend(f"experiment '{full}': {line}" for line in _describe(error, schema))
+            experiments[full] = settings
     if problems:
         raise ConfigError("\n".join(problems))
-    for name, merged in resolved.items():
+    for name, settings in experiments.items():
         try:
-            ExperimentSpec.from_dict(name, {k: v for k, v in merged.items()})
+            ExperimentSpec.from_dict(name, settings)
         except (TypeError, ValueError) as err:
             problems.append(f"experiment '{name}' (defaults merged): {err}")
+    panels: dict[str, dict[str, list[str]]] = {}
     for panel, entry in config["panels"].items():
-        for exp in entry["experiments"]:
-            if exp not in resolved:
-                problems.append(
-                    f"config key 'panels.{panel}.experiments' names {exp!r}, which is "
-                    f"not an experiment; expected one of: {', '.join(sorted(resolved))}"
-                )
+        panels[panel] = {}
+        for kind, names in entry["tables"].items():
+            resolved_names = []
+            for exp in names:
+                if exp in groups:
+                    resolved_names += groups[exp]
+                elif exp in experiments:
+                    resolved_names.append(exp)
+                else:
+                    problems.append(
+                        f"config key 'panels.{panel}.tables.{kind}' names {exp!r}, which is not "
+                        f"an experiment; expected one of: {', '.join(sorted(groups))}"
+                    )
+            panels[panel][kind] = resolved_names
     if problems:
         raise ConfigError("\n".join(problems))
-    return resolved
+    return Resolved(experiments, groups, panels)
 
 
 def load_and_check(
     config: dict, schema_path: str | Path, notebook_dir: str | Path | None = None
-) -> dict[str, dict]:
+) -> Resolved:
     """Validate ``config`` against the schema, resolve and check experiments and panels.
 
-    Returns the resolved experiments. Raises ``ConfigError`` listing every problem.
+    Raises ``ConfigError`` listing every problem.
     """
     schema = yaml.safe_load(Path(schema_path).read_text())
     problems = validate_schema(config, schema)
@@ -160,10 +239,11 @@ def load_and_check(
     return resolved
 
 
-def experiment_spec(resolved: dict[str, dict], name: str) -> ExperimentSpec:
-    return ExperimentSpec.from_dict(name, resolved[name])
-
-
-def training_spec_json(resolved: dict[str, dict], name: str) -> dict:
+def training_spec_json(resolved: Resolved, name: str) -> dict:
     """What a training job depends on (the experiment without its free-text description)."""
-    return {k: v for k, v in resolved[name].items() if k not in OPTIONAL_EXPERIMENT_KEYS}
+    settings = resolved.experiments[name]
+    return {k: v for k, v in settings.items() if k not in OPTIONAL_EXPERIMENT_KEYS}
+
+
+def experiment_spec(resolved: Resolved, name: str) -> ExperimentSpec:
+    return ExperimentSpec.from_dict(name, training_spec_json(resolved, name))

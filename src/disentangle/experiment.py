@@ -82,3 +82,14 @@ class ExperimentSpec:
         """A short stable hash of everything that determines the trained networks."""
         blob = json.dumps(self.to_dict(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+    def columns(self) -> dict:
+        """The settings every results row carries, so each number can be traced to its config."""
+        return {
+            "experiment": self.name,
+            "architecture": self.architecture,
+            "hidden_size": self.hidden_size,
+            **self.task.to_dict(),
+            "train_batches": self.training.n_batches,
+            "spec_hash": self.digest(),
+        }

@@ -31,8 +31,8 @@ from disentangle.experiment import ExperimentSpec
 from disentangle.io import atomic_torch_save, file_digest
 from disentangle.models import Readout, architecture
 from disentangle.seeding import generator
-from disentangle.tasks.encoder import ENCODER_WIDTHS, MixingEncoder
-from disentangle.tasks.evidence import TaskSpec, build_inputs, labels, sample_trials, targets
+from disentangle.tasks.encoder import MixingEncoder
+from disentangle.tasks.evidence import TaskSpec, build_inputs, sample_trials, trial_targets
 
 MODEL_FORMAT = "disentangle.model/1"
 CHECKPOINT_FORMAT = "disentangle.checkpoint/1"
@@ -67,7 +67,7 @@ def build_ensemble(exp: ExperimentSpec, ingredients: dict):
             f"{[(m.n_tasks, m.seed) for m in members]}"
         )
     arch = architecture(exp.architecture)
-    input_size = 1 + ENCODER_WIDTHS[-1]
+    input_size = exp.task.input_size
     nets, heads = [], []
     for m in members:
         g = generator("init", m.seed, m.n_tasks)
@@ -101,8 +101,8 @@ def training_block(
     x = torch.stack(xs).to(device)
     noise = torch.stack(noises).to(device)
     u = build_inputs(exp.task, encoder, x, noise)
-    y = labels(x, boundaries)
-    return u, targets(exp.task, y), y
+    target, y = trial_targets(exp.task, x, noise, boundaries)
+    return u, target, y
 
 
 def member_losses(
@@ -111,8 +111,10 @@ def member_losses(
     """Per-member loss (K,): the mean over batch × steps × the member's own N_k outputs."""
     if task.loss == "bce":
         per = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
-    else:
+    elif task.loss == "mse":
         per = (torch.tanh(logits) - target) ** 2
+    else:  # ddm: read-out bound·tanh, MSE to the bounded running evidence
+        per = (task.ddm_bound * torch.tanh(logits) - target) ** 2
     k, b, t, _ = logits.shape
     return (per * mask[:, None, None, :]).sum(dim=(1, 2, 3)) / (b * t * mask.sum(dim=1))
 
@@ -171,11 +173,13 @@ def train_ensemble(
     threads: int | None = None,
     log: Callable[[str], None] | None = None,
     stop_after: int | None = None,
+    cleanup: bool = True,
 ) -> dict | None:
     """Train every network of ``exp``; write the model file ``out_path`` and return its content.
 
     ``stop_after`` (for tests and time-boxed jobs) checkpoints after that many batches and returns
-    None, as if the job had been killed right after a checkpoint.
+    None, as if the job had been killed right after a checkpoint. ``cleanup`` removes the
+    checkpoint once the model file is written (the CLI does it itself after its other outputs).
     """
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     if threads:
@@ -302,7 +306,8 @@ def train_ensemble(
         },
     }
     atomic_torch_save(result, out_path)
-    ckpt_path.unlink(missing_ok=True)  # the final artefact supersedes the checkpoint
+    if cleanup:
+        ckpt_path.unlink(missing_ok=True)  # the final artefact supersedes the checkpoint
     final = [h["accuracy"] for h in history[-k:]] if history else [math.nan]
     log(
         f"done: {exp.name} in {_format_seconds(wall)} "
@@ -319,7 +324,7 @@ def load_trained(path: str, device: str | torch.device = "cpu"):
     exp = ExperimentSpec.from_dict(obj["experiment"], obj["spec"])
     arch = architecture(exp.architecture)
     n_tasks = [n for n, _ in obj["members"]]
-    template = arch.init_member(1 + ENCODER_WIDTHS[-1], exp.hidden_size, torch.Generator())
+    template = arch.init_member(exp.task.input_size, exp.hidden_size, torch.Generator())
     model = arch.from_members([template] * len(n_tasks))
     model.load_state_dict(obj["model"])
     readout = Readout(obj["readout"]["weight"], obj["readout"]["bias"], n_tasks)

@@ -6,10 +6,10 @@ import re
 import sys
 from pathlib import Path
 
-from disentangle.config import ConfigError, load_and_check, training_spec_json
+from disentangle.config import TABLES, ConfigError, load_and_check, training_spec_json
 
 try:
-    EXPERIMENTS = load_and_check(
+    RESOLVED = load_and_check(
         config,
         Path(workflow.current_basedir) / "../schemas/config.schema.yaml",
         notebook_dir=Path(workflow.current_basedir) / "../notebooks",
@@ -18,6 +18,7 @@ except ConfigError as err:
     raise WorkflowError(str(err)) from None
 
 PRESET = config["preset"]
+EXPERIMENTS = RESOLVED.experiments
 SRC = Path(workflow.basedir) / "src" / "disentangle"
 # Jobs call `python -m disentangle ...`: put the interpreter running Snakemake (the environment
 # that has the package) first on PATH, so that `.venv/bin/snakemake` works without activation.
@@ -40,7 +41,14 @@ def sources(*names):
 
 
 def spec_json(wildcards):
-    return json.dumps(training_spec_json(EXPERIMENTS, wildcards.experiment), sort_keys=True)
+    return json.dumps(training_spec_json(RESOLVED, wildcards.experiment), sort_keys=True)
+
+
+def table_context(wildcards):
+    """Columns every results row carries: preset, the experiment's group (its config entry)."""
+    return json.dumps(
+        {"preset": wildcards.preset, "group": RESOLVED.group_of(wildcards.experiment)}
+    )
 
 
 def all_panels():
@@ -48,18 +56,21 @@ def all_panels():
 
 
 def panel_tables(wildcards):
-    entry = config["panels"][wildcards.panel]
-    return [f"results/{PRESET}/metrics/{e}/ood_r2.parquet" for e in entry["experiments"]]
+    """{table kind: [paths]} that a panel's notebook reads."""
+    return {
+        kind: [TABLES[kind].format(preset=PRESET, experiment=e) for e in names]
+        for kind, names in RESOLVED.panels[wildcards.panel].items()
+    }
 
 
 def panel_provenance(wildcards):
     """What a panel was made from; it goes into the figure's metadata and footnote."""
-    entry = config["panels"][wildcards.panel]
+    names = sorted({e for names in RESOLVED.panels[wildcards.panel].values() for e in names})
     return json.dumps(
         {
             "panel": wildcards.panel,
             "preset": PRESET,
-            "experiments": {e: training_spec_json(EXPERIMENTS, e) for e in entry["experiments"]},
+            "experiments": {e: training_spec_json(RESOLVED, e) for e in names},
             "metrics": config["metrics"],
             "evaluation": config["evaluation"],
         },

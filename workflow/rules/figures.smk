@@ -4,7 +4,7 @@
 
 rule panel:
     input:
-        tables=panel_tables,
+        tables=lambda wc: sorted({p for paths in panel_tables(wc).values() for p in paths}),
         notebook=lambda wc: f"workflow/notebooks/{config['panels'][wc.panel]['notebook']}.py",
         style=sources("figures"),
     output:
@@ -19,11 +19,12 @@ rule panel:
         notebook=f"results/{PRESET}/notebooks/{{panel}}.ipynb",
         txt=f"results/{PRESET}/logs/panel/{{panel}}.log",
     params:
-        tables=lambda wc, input: json.dumps(list(input.tables)),
+        tables=lambda wc: json.dumps(panel_tables(wc), sort_keys=True),
         provenance=panel_provenance,
-        caption=lambda wc: config["panels"][wc.panel].get("caption", ""),
+        options=lambda wc: json.dumps(config["panels"][wc.panel].get("options", {}), sort_keys=True),
     shell:
         "python -m jupytext --to ipynb -o - {input.notebook:q} 2> {log.txt:q}"
         " | python -m papermill - {log.notebook:q} -k python3 --no-progress-bar"
         " --log-output -r tables {params.tables:q} -r pdf {output.pdf:q}"
-        " -r png {output.png:q} -r provenance {params.provenance:q} >> {log.txt:q} 2>&1"
+        " -r png {output.png:q} -r provenance {params.provenance:q}"
+        " -r options {params.options:q} >> {log.txt:q} 2>&1"

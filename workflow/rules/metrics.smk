@@ -7,13 +7,13 @@ rule ood_generalisation:
         ingredients="results/{preset}/data/{experiment}.pt",
         code=sources("metrics/ood.py", "tasks"),
     output:
-        "results/{preset}/metrics/{experiment}/ood_r2.parquet",
+        TABLES["ood_r2"],
     log:
         "results/{preset}/logs/ood_generalisation/{experiment}.log",
     threads: config["threads"]
     params:
         settings=json.dumps(config["metrics"]["ood"], sort_keys=True),
-        context=lambda wc: json.dumps({"preset": wc.preset}),
+        context=table_context,
         device=config["device"],
     shell:
         "python -u -m disentangle ood --model {input.model:q}"

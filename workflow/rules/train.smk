@@ -9,7 +9,7 @@ rule train:
         code=sources("training.py", "experiment.py", "models", "tasks", "seeding.py"),
     output:
         model="results/{preset}/models/{experiment}.pt",
-        history="results/{preset}/models/{experiment}.history.parquet",
+        history=TABLES["history"],
     log:
         "results/{preset}/logs/train/{experiment}.log",
     threads: config["threads"]
@@ -19,9 +19,11 @@ rule train:
         spec=spec_json,
         checkpoint="results/{preset}/checkpoints/{experiment}.ckpt",
         device=config["device"],
+        context=table_context,
     shell:
         "python -u -m disentangle train --experiment {wildcards.experiment:q}"
         " --spec {params.spec:q} --ingredients {input.ingredients:q}"
         " --out {output.model:q} --history {output.history:q}"
         " --checkpoint {params.checkpoint:q} --device {params.device} --threads {threads}"
+        " --context {params.context:q}"
         " > {log:q} 2>&1"

@@ -8,6 +8,7 @@ config hash, experiments) into the PDF and PNG metadata.
 from __future__ import annotations
 
 import json
+import numbers
 from pathlib import Path
 
 import matplotlib
@@ -26,7 +27,57 @@ ARCHITECTURE_COLORS = {
     "gru": "#8172b3",
     "gpt2": "#dd8452",
 }
+ARCHITECTURE_LABELS = {
+    "leaky_rnn": "leaky RNN",
+    "nonleaky_rnn": "non-leaky RNN",
+    "lstm": "LSTM",
+    "gru": "GRU",
+    "gpt2": "GPT-2",
+}
 REFERENCE_STYLE = {"color": "0.35", "lw": 0.9, "zorder": 0}
+AXIS_LABELS = {
+    "n_tasks": "number of tasks",
+    "noise_sd": "noise σ per step",
+    "stimulus_steps": "trial duration (steps)",
+    "correlation": "latent correlation ρ",
+    "dim": "latent dimension D",
+}
+METRIC_AXIS = {"ood_r2": "OOD r²", "id_r2": "ID r²"}
+LEGEND_TITLES = {"n_tasks": "tasks", "noise_sd": "σ", "dim": "D", "correlation": "ρ"}
+SERIES_LABELS = {
+    "metric": METRIC_LABELS,
+    "architecture": ARCHITECTURE_LABELS,
+    "encoder": {"relu": "ReLU mixing", "quadratic": "quadratic mixing"},
+    "loss": {"bce": "fixed RT", "mse": "fixed RT (tanh/MSE)", "ddm": "free RT"},
+}
+_ARCH_ORDER = list(ARCHITECTURE_LABELS)
+
+
+def series_order(level):
+    """Sort key that puts architectures in the paper's order and numbers in numeric order."""
+    if level in _ARCH_ORDER:
+        return (0, _ARCH_ORDER.index(level), "")
+    if isinstance(level, numbers.Real):
+        return (1, float(level), "")
+    return (2, 0.0, str(level))
+
+
+def series_label(series: str, level) -> str:
+    return SERIES_LABELS.get(series, {}).get(
+        level, f"{level:g}" if isinstance(level, float) else str(level)
+    )
+
+
+def series_colors(series: str, levels: list) -> dict:
+    """Fixed colours for metrics and architectures, an ordered palette for numeric series."""
+    fixed = {"metric": METRIC_COLORS, "architecture": ARCHITECTURE_COLORS}.get(series)
+    if fixed and all(level in fixed for level in levels):
+        return {level: fixed[level] for level in levels}
+    numeric = all(isinstance(level, numbers.Real) for level in levels)
+    palette = sns.color_palette("viridis" if numeric else "deep", max(len(levels), 1))
+    if numeric and len(levels) > 1:
+        palette = sns.color_palette("viridis", len(levels) + 1)[: len(levels)]
+    return dict(zip(levels, palette, strict=True))
 
 
 def apply() -> None:

@@ -47,12 +47,14 @@ class RecurrentEnsemble(nn.Module):
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         """Inputs (K, B, T, I) → hidden states h_1..h_T of shape (K, B, T, H)."""
-        drive = self._drive(u)
+        # unbind, not drive[step]: indexing's backward would zero-fill a full-size gradient at
+        # every step (quadratic in T); unbind's backward stacks the per-step gradients once.
+        drives = self._drive(u).unbind(0)
         k, b = u.shape[:2]
         state = self.initial_state(k, b, u)
         out = []
-        for step in range(drive.shape[0]):
-            state, h = self.step(drive[step], state)
+        for drive in drives:
+            state, h = self.step(drive, state)
             out.append(h)
         return torch.stack(out, dim=2)
 

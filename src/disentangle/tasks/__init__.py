@@ -5,11 +5,13 @@ from disentangle.tasks.evidence import (
     TaskSpec,
     boundary_normals,
     build_inputs,
+    ddm_targets,
     evaluation_set,
     fold_masks,
     labels,
     sample_trials,
     targets,
+    trial_targets,
 )
 
 __all__ = [
@@ -17,10 +19,12 @@ __all__ = [
     "TaskSpec",
     "boundary_normals",
     "build_inputs",
+    "ddm_targets",
     "evaluation_set",
     "fold_masks",
     "init_encoder_member",
     "labels",
     "sample_trials",
     "targets",
+    "trial_targets",
 ]

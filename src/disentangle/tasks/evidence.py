@@ -24,9 +24,9 @@ from dataclasses import asdict, dataclass
 import torch
 
 from disentangle.seeding import generator
-from disentangle.tasks.encoder import MixingEncoder
+from disentangle.tasks.encoder import ENCODER_WIDTHS, MixingEncoder
 
-LOSSES = ("bce", "mse")
+LOSSES = ("bce", "mse", "ddm")
 BOUNDARIES = ("even", "random")
 
 
@@ -42,19 +42,38 @@ class TaskSpec:
     encoder: str = "relu"
     boundaries: str = "even"
     loss: str = "bce"
+    correlation: float = 0.0
+    ddm_bound: float = 5.0
 
     def __post_init__(self) -> None:
         if self.dim < 1:
             raise ValueError(f"task.dim = {self.dim}: expected an integer >= 1")
         if self.noise_sd < 0:
             raise ValueError(f"task.noise_sd = {self.noise_sd}: expected a number >= 0")
-        if self.stimulus_steps < 1 or self.decision_steps < 1 or self.fixation_steps < 0:
-            raise ValueError(
-                "task timing: expected stimulus_steps >= 1, decision_steps >= 1, "
-                "fixation_steps >= 0"
-            )
         if self.loss not in LOSSES:
             raise ValueError(f"task.loss = {self.loss!r}: expected one of {LOSSES}")
+        if self.loss == "ddm":
+            if self.fixation_steps != 0 or self.decision_steps != 0:
+                raise ValueError(
+                    "task.loss = 'ddm' (free reaction time) has no fixation or decision period: "
+                    f"expected fixation_steps = decision_steps = 0, got {self.fixation_steps} "
+                    f"and {self.decision_steps}"
+                )
+            if self.ddm_bound <= 0:
+                raise ValueError(f"task.ddm_bound = {self.ddm_bound}: expected a number > 0")
+        elif self.decision_steps < 1 or self.fixation_steps < 0:
+            raise ValueError(
+                "task timing: expected decision_steps >= 1 and fixation_steps >= 0 "
+                f"(got {self.decision_steps} and {self.fixation_steps})"
+            )
+        if self.stimulus_steps < 1:
+            raise ValueError(f"task.stimulus_steps = {self.stimulus_steps}: expected >= 1")
+        lowest = -1.0 / (self.dim - 1) if self.dim > 1 else 0.0
+        if not lowest < self.correlation < 1.0 and self.correlation != 0.0:
+            raise ValueError(
+                f"task.correlation = {self.correlation}: expected {lowest:.3g} < ρ < 1 "
+                f"(an equicorrelation matrix in D = {self.dim} must be positive definite)"
+            )
         if self.boundaries not in BOUNDARIES:
             raise ValueError(f"task.boundaries = {self.boundaries!r}: expected one of {BOUNDARIES}")
         if self.boundaries == "even" and self.dim != 2:
@@ -75,12 +94,22 @@ class TaskSpec:
         return self.fixation_steps + self.stimulus_steps + self.decision_steps
 
     @property
+    def has_cue(self) -> bool:
+        """The fixation-cue input channel exists except in the free-RT (DDM) task."""
+        return self.loss != "ddm"
+
+    @property
+    def input_size(self) -> int:
+        return int(self.has_cue) + ENCODER_WIDTHS[-1]
+
+    @property
     def stimulus_slice(self) -> slice:
         return slice(self.fixation_steps, self.fixation_steps + self.stimulus_steps)
 
     @property
     def decision_slice(self) -> slice:
-        return slice(self.n_steps - self.decision_steps, self.n_steps)
+        """The steps whose outputs are the decision (free RT: the last step)."""
+        return slice(self.n_steps - max(self.decision_steps, 1), self.n_steps)
 
 
 def boundary_normals(n_tasks: int, dim: int, kind: str, seed: int) -> torch.Tensor:
@@ -117,8 +146,20 @@ def labels(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
 
 
 def sample_trials(spec: TaskSpec, g: torch.Generator, shape: tuple[int, ...]):
-    """Latents x* (``shape`` + (D,)) and stimulus noise (``shape`` + (T_stim, D)) from ``g``."""
-    x = torch.rand((*shape, spec.dim), generator=g) - 0.5
+    """Latents x* (``shape`` + (D,)) and stimulus noise (``shape`` + (T_stim, D)) from ``g``.
+
+    x* is uniform on [−½, ½]^D; with ``correlation`` ρ ≠ 0 its coordinates are joined by a
+    Gaussian copula, x* = Φ(z) − ½ with z ~ N(0, (1 − ρ)I + ρ11ᵀ) (the authors'
+    ``LinearClassificationCorr``): uniform marginals whose correlation is (6/π)·asin(ρ/2).
+    """
+    if spec.correlation == 0.0:
+        x = torch.rand((*shape, spec.dim), generator=g) - 0.5
+    else:
+        cov = torch.full((spec.dim, spec.dim), spec.correlation, dtype=torch.float64)
+        cov.fill_diagonal_(1.0)
+        z = torch.randn((*shape, spec.dim), generator=g, dtype=torch.float64)
+        z = z @ torch.linalg.cholesky(cov).T
+        x = (torch.special.ndtr(z) - 0.5).float()
     noise = torch.randn((*shape, spec.stimulus_steps, spec.dim), generator=g) * spec.noise_sd
     return x, noise
 
@@ -133,6 +174,8 @@ def build_inputs(
     """
     k, m, _ = x.shape
     stim = encoder(x.unsqueeze(2) + noise)  # (K, M, T_stim, F)
+    if not spec.has_cue:  # free RT: evidence on every step, no cue channel
+        return stim
     f0 = encoder(torch.zeros((k, 1, spec.dim), dtype=x.dtype, device=x.device))  # (K, 1, F)
     n_feat = stim.shape[-1]
     u = torch.empty((k, m, spec.n_steps, 1 + n_feat), dtype=x.dtype, device=x.device)
@@ -144,7 +187,7 @@ def build_inputs(
 
 
 def targets(spec: TaskSpec, y: torch.Tensor) -> torch.Tensor:
-    """Per-step targets: y (K, M, N) in {0, 1} → (K, M, T, N).
+    """Per-step targets of the fixed-RT task: y (K, M, N) in {0, 1} → (K, M, T, N).
 
     BCE: 0.5 before the decision period, y during it. MSE (tanh read-out): 0 before, 2y − 1 during.
     """
@@ -154,6 +197,31 @@ def targets(spec: TaskSpec, y: torch.Tensor) -> torch.Tensor:
     t = torch.full((k, m, spec.n_steps, n), before, dtype=y.dtype, device=y.device)
     t[:, :, spec.decision_slice] = decision.unsqueeze(2)
     return t
+
+
+def ddm_targets(spec: TaskSpec, x: torch.Tensor, noise: torch.Tensor, c: torch.Tensor):
+    """Free-RT targets (the authors' ``LinearClassificationBound``): per step, the running sum of
+    the noisy evidence projected on each boundary normal, absorbed at ±``ddm_bound`` once crossed.
+
+    x (K, M, D), noise (K, M, T, D), C (K, N, D) → (K, M, T, N). The authors projected on
+    (−tan φ, 1), whose length grows with φ; unit normals give every task the same evidence scale.
+    """
+    k, m, t, d = noise.shape
+    evidence = (x.unsqueeze(2) + noise).reshape(k, m * t, d)
+    drift = torch.bmm(evidence, c.transpose(1, 2)).reshape(k, m, t, -1)
+    total = drift.cumsum(dim=2)
+    crossed = (total.abs() >= spec.ddm_bound).to(torch.int8).cummax(dim=2).values.bool()
+    first = crossed.to(torch.int8).argmax(dim=2, keepdim=True)  # first crossing (0 if none)
+    sign_at_cross = torch.sign(torch.gather(total, 2, first))
+    return torch.where(crossed, spec.ddm_bound * sign_at_cross, total)
+
+
+def trial_targets(spec: TaskSpec, x: torch.Tensor, noise: torch.Tensor, c: torch.Tensor):
+    """Targets (K, M, T, N) and binary labels y = 1[Cx* > 0] (K, M, N) for any task variant."""
+    y = labels(x, c)
+    if spec.loss == "ddm":
+        return ddm_targets(spec, x, noise, c), y
+    return targets(spec, y), y
 
 
 ORTHANT_ORDER_2D = ((1, 1), (-1, 1), (-1, -1), (1, -1))  # the paper's quadrants 1..4

@@ -1,0 +1,149 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Decoding r² against one setting, one series per another setting
+#
+# The shared notebook of the r² panels (Fig. 3a, 3b, 5a, 5b, 5c, S1, S3b, S5c). A linear decoder
+# reads the latent x* from a network's final hidden state; out of distribution (OOD) it is fitted
+# on all held-out regions but one and tested on that one (quadrants for D = 2, half-spaces
+# x_j < 0 for D > 2); in distribution (ID) it is fitted on everything. Points: median; bars:
+# interquartile range over networks × held-out regions × decoder fits (the paper's pooling).
+# Reference lines: the information ceiling 1 − 12σ²/T (the best r² of an unbiased estimator from
+# T noisy samples), and the paper's dashed 0.9 line. The panel's `options` (from the config) say
+# what goes on the x axis, what the series are and which theory overlay applies.
+#
+# This notebook only reads the tidy tables the workflow produced and draws them.
+
+# %% tags=["parameters"]
+tables = '{"ood_r2": ["results/smoke/metrics/rnn_main/ood_r2.parquet"]}'
+pdf = "figures/fig3a.pdf"
+png = "figures/fig3a.png"
+provenance = '{"preset": "smoke"}'
+options = '{"x": "n_tasks", "series": "metric", "metrics": ["id_r2", "ood_r2"], "log_x": true}'
+
+# %%
+import json
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from disentangle.figures import reference, style
+from disentangle.figures.summary import quantile_summary
+
+style.apply()
+opts = {
+    "series": None,
+    "metrics": ["ood_r2"],
+    "log_x": False,
+    "x_scale": 1.0,
+    "xlabel": None,
+    "title": None,
+    "theory": "ceiling",
+    "paper_line": True,
+    "ylim": None,
+    **json.loads(options),
+}
+df = pd.concat([pd.read_parquet(p) for p in json.loads(tables)["ood_r2"]], ignore_index=True)
+df = df[df.metric.isin(opts["metrics"])].copy()
+prov = json.loads(provenance)
+series = opts["series"] or "metric"
+stats = quantile_summary(df, [series, opts["x"]])
+stats
+
+# %%
+fig, ax = plt.subplots(figsize=style.PANEL_SIZE)
+levels = list(dict.fromkeys(sorted(df[series].unique(), key=style.series_order)))
+colors = style.series_colors(series, levels)
+xs = np.sort(df[opts["x"]].unique())
+span = (np.log(xs.max() / xs.min()) if opts["log_x"] else xs.max() - xs.min()) or 1.0
+for i, level in enumerate(levels):
+    s = stats[stats[series] == level]
+    dodge = (i - (len(levels) - 1) / 2) * 0.012 * span
+    x = s[opts["x"]].to_numpy(dtype=float)
+    x = x * np.exp(dodge) if opts["log_x"] else x + dodge
+    ax.errorbar(
+        x * opts["x_scale"],
+        s["median"],
+        yerr=[s["median"] - s.q25, s.q75 - s["median"]],
+        marker="o",
+        ms=3.5,
+        capsize=2,
+        lw=1.2,
+        color=colors[level],
+        label=style.series_label(series, level),
+    )
+
+# Theory overlays, computed in closed form from the settings recorded in the table.
+first = df.iloc[0]
+if opts["theory"] == "ceiling":
+    for (sd, steps), _ in df.groupby(["noise_sd", "stimulus_steps"]):
+        c = reference.ceiling(sd, steps)
+        ax.axhline(c, ls="-", **style.REFERENCE_STYLE)
+        ax.text(
+            0.02,
+            c,
+            f"ceiling 1−12σ²/T = {c:.3f}",
+            va="bottom",
+            fontsize=6,
+            color="0.35",
+            transform=ax.get_yaxis_transform(),
+        )
+elif opts["theory"] == "ceiling_curve":
+    grid = df.groupby(opts["x"])[["noise_sd", "stimulus_steps"]].first().reset_index()
+    dense = np.linspace(grid[opts["x"]].min(), grid[opts["x"]].max(), 200)
+    if opts["x"] == "noise_sd":
+        curve = [reference.ceiling(v, int(first.stimulus_steps)) for v in dense]
+    else:  # stimulus_steps
+        curve = [reference.ceiling(float(first.noise_sd), v) for v in dense]
+    ax.plot(dense * opts["x_scale"], curve, color="0.35", lw=1, zorder=0, label="1 − 12σ²/T")
+elif opts["theory"] == "rank":
+    dims = np.sort(df.dim.unique())
+    for level in levels:
+        curve = [
+            reference.rank_ceiling(int(level), d, float(first.noise_sd), int(first.stimulus_steps))
+            for d in dims
+        ]
+        ax.plot(dims * opts["x_scale"], curve, ls=":", lw=1, color=colors[level], zorder=0)
+    ax.plot([], [], ls=":", color="0.35", label="min(1, N/D)·ceiling")
+if opts["paper_line"]:
+    ax.axhline(0.9, ls="--", **style.REFERENCE_STYLE)
+    ax.text(
+        0.98,
+        0.9,
+        "0.9 (paper)",
+        ha="right",
+        va="top",
+        fontsize=6,
+        color="0.35",
+        transform=ax.get_yaxis_transform(),
+    )
+
+if opts["log_x"]:
+    ax.set_xscale("log")
+    ax.set_xticks(xs * opts["x_scale"], [f"{v:g}" for v in xs * opts["x_scale"]])
+    ax.minorticks_off()
+ax.set_xlabel(opts["xlabel"] or style.AXIS_LABELS.get(opts["x"], opts["x"]))
+ax.set_ylabel("r²" if len(opts["metrics"]) > 1 else style.METRIC_AXIS[opts["metrics"][0]])
+lo = min(0.5, float(stats.q25.min()) - 0.05)
+ax.set_ylim(*(opts["ylim"] or (lo, 1.0)))
+if opts["title"]:
+    ax.set_title(opts["title"], fontsize=9)
+ax.legend(loc="lower right", fontsize=6, title=style.LEGEND_TITLES.get(series), title_fontsize=6)
+prov["note"] = (
+    f"{df.seed.nunique()} seeds × {df.fold.nunique()} folds × {df.fit.nunique()} fits, "
+    f"{'/'.join(str(b) for b in sorted(df.train_batches.unique()))} batches, "
+    f"{'/'.join(sorted(df.decoder.unique()))} decoder"
+)
+style.footnote(fig, prov)
+style.save(fig, pdf, png, prov)
