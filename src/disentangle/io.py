@@ -11,7 +11,8 @@ from typing import Any
 import torch
 
 
-def _atomic(path: str | os.PathLike, write) -> None:
+def atomic_write(path: str | os.PathLike, write) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -29,12 +30,12 @@ def _atomic(path: str | os.PathLike, write) -> None:
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
     """``torch.save`` to a temporary file beside ``path``, then rename it into place."""
-    _atomic(path, lambda tmp: torch.save(obj, tmp))
+    atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def atomic_parquet(df, path: str | os.PathLike) -> None:
     """Write a pandas DataFrame as parquet, atomically."""
-    _atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
+    atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 
 def file_digest(path: str | os.PathLike) -> str:

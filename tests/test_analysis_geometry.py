@@ -1,0 +1,86 @@
+"""Angles between decoder axes: known geometries and rank-deficient ReLU codes."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from disentangle.analysis.geometry import angle_vs_penalty, axis_angles, axis_pairs
+from disentangle.seeding import generator
+
+
+def test_axis_angles_known_pairs():
+    w = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    assert axis_angles(w).tolist() == pytest.approx([90.0])
+    w45 = torch.tensor([[1.0, 1.0], [0.0, 1.0]])
+    assert axis_angles(w45).tolist() == pytest.approx([45.0])
+    w135 = torch.tensor([[1.0, -1.0], [0.0, 1.0]])
+    assert axis_angles(w135).tolist() == pytest.approx([135.0])
+    anti = torch.tensor([[2.0, -0.5], [1.0, -0.25]])  # opposite directions, different lengths
+    assert axis_angles(anti).tolist() == pytest.approx([180.0])
+    assert axis_angles(anti * torch.tensor([1.0, -1.0])).tolist() == pytest.approx([0.0], abs=1e-5)
+
+
+def test_axis_angles_pairs_order_batch_and_zero_columns():
+    c60 = [math.cos(math.radians(60)), math.sin(math.radians(60))]
+    w = torch.tensor([[1.0, c60[0], 0.0], [0.0, c60[1], 0.0], [0.0, 0.0, 3.0]])  # (H=3, D=3)
+    assert axis_pairs(3) == [(0, 1), (0, 2), (1, 2)]
+    assert axis_angles(w).tolist() == pytest.approx([60.0, 90.0, 90.0])
+    batch = torch.stack([w, w[:, [1, 0, 2]]])[:, None].expand(2, 4, 3, 3)
+    out = axis_angles(batch)
+    assert out.shape == (2, 4, 3)
+    assert torch.allclose(out[1, 2], torch.tensor([60.0, 90.0, 90.0], dtype=torch.float64))
+    zero = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    assert math.isnan(float(axis_angles(zero)[0]))
+    with pytest.raises(ValueError, match="D >= 2"):
+        axis_angles(torch.ones(4, 1))
+
+
+def rectified_code(w: torch.Tensor, n: int = 4000, dead: int = 4):
+    """ReLU states from a linear code s = x·W (W: 2 × h): [relu(s), relu(−s), dead units].
+    The read-out x = (relu(s) − relu(−s))·pinv(W) is exact, so the states are rank deficient
+    (h − 2 exact linear relations plus the dead units)."""
+    x = torch.rand((n, 2), generator=generator("test-geometry-x", 0)) - 0.5
+    s = x @ w
+    return torch.cat([torch.relu(s), torch.relu(-s), torch.zeros(n, dead)], dim=1), x
+
+
+def orthonormal(h: int) -> torch.Tensor:
+    q, _ = torch.linalg.qr(torch.randn(h, h, generator=generator("test-geometry-q", 0)))
+    return q
+
+
+PENALTIES = [1e-6, 1e-4, 1e-2, 1e-1]
+
+
+def test_angle_is_stable_across_the_penalty_for_an_orthogonal_code():
+    q = orthonormal(6)
+    states, x = rectified_code(q[:, :2].T)
+    centred = (states - states.mean(0)).double()
+    assert int(torch.linalg.matrix_rank(centred, rtol=1e-6)) < states.shape[1]  # rank deficient
+    table = angle_vs_penalty(states, x, PENALTIES)
+    assert list(table.columns) == ["penalty", "i", "j", "angle", "train_r2"]
+    assert table["penalty"].tolist() == PENALTIES and (table[["i", "j"]] == [0, 1]).all().all()
+    assert table["angle"].tolist() == pytest.approx([90.0] * 4, abs=0.2)  # measured 90.00–90.08
+    assert (table["train_r2"] > 0.999).all()
+
+
+def test_angle_follows_a_non_orthogonal_code():
+    """Axes 60° apart in the code: the decoder is pinv(W), whose columns are 120° apart."""
+    q = orthonormal(6)
+    w = torch.stack([q[:, 0], 0.5 * q[:, 0] + math.sqrt(0.75) * q[:, 1]])
+    states, x = rectified_code(w)
+    table = angle_vs_penalty(states, x, PENALTIES)
+    # measured 120.00, 120.00, 119.90, 118.99: a strong penalty shrinks the angle a little
+    assert table["angle"].tolist()[:3] == pytest.approx([120.0] * 3, abs=0.3)
+    assert 118.0 < table["angle"].iloc[3] < 120.0
+
+
+def test_angle_vs_penalty_rejects_bad_arguments():
+    states, x = rectified_code(orthonormal(4)[:, :2].T, n=50)
+    with pytest.raises(ValueError, match="penalties"):
+        angle_vs_penalty(states, x, [-1.0])
+    with pytest.raises(ValueError, match="expected"):
+        angle_vs_penalty(states[:10], x, [0.1])
