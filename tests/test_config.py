@@ -127,3 +127,15 @@ def test_sweep_expands_into_one_experiment_per_value():
     assert "sweep" not in resolved.experiments["noisy-noise_sd0.1"]
     assert resolved.panels["fig3a"]["ood_r2"] == ["noisy-noise_sd0.1", "noisy-noise_sd0.4"]
     assert resolved.group_of("noisy-noise_sd0.1") == "noisy"
+
+
+def test_smoke_preset_stays_small():
+    """Every experiment of the smoke preset trains briefly and sweeps at most two values, so CI
+    stays fast; a new experiment with its own budget must be shrunk in config/smoke.yaml too."""
+    smoke = deep_merge(BASE, yaml.safe_load((REPO / "config/smoke.yaml").read_text()))
+    resolved = load_and_check(smoke, SCHEMA, REPO / "workflow/notebooks")
+    for name, exp in resolved.experiments.items():
+        assert exp["training"]["n_batches"] <= 500, name
+        assert len(exp["n_tasks"]) * len(exp["seeds"]) <= 4, name
+    for group, names in resolved.groups.items():
+        assert len(names) <= 2, group

@@ -9,6 +9,7 @@ import sys
 
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import REPO
 
@@ -64,9 +65,12 @@ def test_one_panel_schedules_only_its_chain(smoke_copy):
 def test_smoke_dag_builds_every_panel(smoke_copy):
     run = snakemake(smoke_copy, "--cores", "2", "--configfile", "config/smoke.yaml")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    for ext in ("pdf", "png"):
-        fig = smoke_copy / "figures" / f"fig3a.{ext}"
-        assert fig.exists() and fig.stat().st_size > 5000
+    panels = yaml.safe_load((smoke_copy / "config/config.yaml").read_text())["panels"]
+    assert len(panels) >= 19
+    for panel in panels:
+        for ext in ("pdf", "png"):
+            fig = smoke_copy / "figures" / f"{panel}.{ext}"
+            assert fig.exists() and fig.stat().st_size > 5000, fig
     pdf = (smoke_copy / "figures/fig3a.pdf").read_bytes()
     assert b"preset smoke" in pdf  # provenance in the PDF metadata
     assert b"CreationDate" not in pdf  # no timestamp: same data, same bytes

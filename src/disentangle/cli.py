@@ -87,6 +87,136 @@ def cmd_ood(args: argparse.Namespace) -> None:
     print(f"median r² per task count ({settings['decoder']} decoder):\n{summary}", file=sys.stderr)
 
 
+def _load(args: argparse.Namespace):
+    """Threads, the trained ensemble and the experiment's evaluation trials."""
+    import torch
+
+    from disentangle.data.ingredients import load_ingredients
+    from disentangle.training import load_trained, resolve_device
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    exp, model, _, encoder, obj = load_trained(args.model, resolve_device(args.device))
+    ingredients = load_ingredients(args.ingredients)
+    return exp, model, encoder, [tuple(m) for m in obj["members"]], ingredients
+
+
+def cmd_angles(args: argparse.Namespace) -> None:
+    from disentangle.analysis.tables import angle_table
+    from disentangle.io import atomic_parquet
+
+    settings, context = _json(args.settings), _json(args.context)
+    exp, model, encoder, members, ingredients = _load(args)
+    table = angle_table(
+        model,
+        encoder,
+        exp.task,
+        members,
+        ingredients["evaluation"],
+        settings["penalty"],
+        settings["penalty_sweep"],
+    )
+    df = tidy(table.to_dict("records"), exp, {"decoder": "ridge", **context})
+    atomic_parquet(df, args.out)
+    chosen = df[df.selected].groupby("n_tasks")["value"].median()
+    print(
+        f"median angle (deg) per task count at penalty {settings['penalty']}:\n{chosen}",
+        file=sys.stderr,
+    )
+
+
+def cmd_sparsity(args: argparse.Namespace) -> None:
+    from disentangle.analysis.tables import sparsity_table
+    from disentangle.io import atomic_parquet
+
+    settings, context = _json(args.settings), _json(args.context)
+    exp, model, encoder, members, _ = _load(args)
+    table = sparsity_table(
+        model, encoder, exp.task, members, int(settings["n_stimuli"]), int(settings["seed"])
+    )
+    atomic_parquet(tidy(table.to_dict("records"), exp, context), args.out)
+
+
+def cmd_dynamics(args: argparse.Namespace) -> None:
+    from disentangle.analysis.tables import dynamics_tables, pick_member
+    from disentangle.io import atomic_parquet
+
+    settings, context = _json(args.settings), _json(args.context)
+    exp, model, encoder, members, _ = _load(args)
+    k = pick_member(members, int(settings["n_tasks"]), int(settings["seed"]))
+    n_tasks, seed = members[k]
+    tables = dynamics_tables(
+        model,
+        encoder,
+        exp.task,
+        k,
+        int(settings["seed"]),
+        n_trials=int(settings["n_trials"]),
+        n_starts=int(settings["fixed_points"]["n_starts"]),
+        n_iters=int(settings["fixed_points"]["n_iters"]),
+    )
+    member = {"n_tasks": n_tasks, "seed": seed, **context}
+    for table, out in zip(
+        tables, (args.trajectories, args.fixed_points, args.spectrum), strict=True
+    ):
+        atomic_parquet(tidy(table.to_dict("records"), exp, member), out)
+    print(
+        f"network N={n_tasks} seed={seed}: {len(tables[1])} distinct fixed points; "
+        f"top eigenvalues (real) {tables[2][tables[2]['rank'] < 3].real.round(3).tolist()}",
+        file=sys.stderr,
+    )
+
+
+def cmd_tuning(args: argparse.Namespace) -> None:
+    from disentangle.analysis.tables import pick_member, tuning_table
+    from disentangle.io import atomic_parquet
+
+    settings, context = _json(args.settings), _json(args.context)
+    exp, model, encoder, members, _ = _load(args)
+    k = pick_member(members, int(settings["n_tasks"]), int(settings["seed"]))
+    table = tuning_table(model, encoder, exp.task, k, int(settings["tuning_grid"]))
+    n_tasks, seed = members[k]
+    atomic_parquet(
+        tidy(table.to_dict("records"), exp, {"n_tasks": n_tasks, "seed": seed, **context}), args.out
+    )
+
+
+def cmd_examples(args: argparse.Namespace) -> None:
+    from disentangle.analysis.tables import (
+        encoder_example_table,
+        pick_member,
+        task_example_table,
+    )
+    from disentangle.data.ingredients import load_ingredients
+    from disentangle.experiment import ExperimentSpec
+    from disentangle.io import atomic_parquet
+
+    settings, context = _json(args.settings), _json(args.context)
+    ingredients = load_ingredients(args.ingredients)
+    exp = ExperimentSpec.from_dict(ingredients["experiment"], ingredients["spec"])
+    members = [tuple(m) for m in ingredients["members"]]
+    k = pick_member(members, int(settings["n_tasks"]), int(settings["seed"]))
+    n_tasks, seed = members[k]
+    member = {"n_tasks": n_tasks, "seed": seed, **context}
+    task = task_example_table(exp.task, n_tasks, seed)
+    atomic_parquet(tidy(task.to_dict("records"), exp, member), args.task)
+    enc = encoder_example_table(exp.task, ingredients["encoders"][k], seed)
+    atomic_parquet(tidy(enc.to_dict("records"), exp, member), args.encoder)
+
+
+def _analysis_parser(sub, name: str, helptext: str, func, outputs: list[str]):
+    p = sub.add_parser(name, help=helptext)
+    p.add_argument("--model", required=name != "examples")
+    p.add_argument("--ingredients", required=True)
+    p.add_argument("--settings", required=True, help="the analysis settings (JSON)")
+    p.add_argument("--context", default="{}", help="extra columns for every row (JSON)")
+    for out in outputs:
+        p.add_argument(f"--{out.replace('_', '-')}", dest=out, required=True)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(func=func)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="disentangle", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +250,26 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=cmd_ood)
+
+    _analysis_parser(sub, "angles", "angles between decoder read-out axes", cmd_angles, ["out"])
+    _analysis_parser(sub, "sparsity", "lifetime sparseness per network", cmd_sparsity, ["out"])
+    _analysis_parser(
+        sub,
+        "dynamics",
+        "PCA, fixed points and Jacobian spectra of one network",
+        cmd_dynamics,
+        ["trajectories", "fixed_points", "spectrum"],
+    )
+    _analysis_parser(
+        sub, "tuning", "single-unit responses on the stimulus grid", cmd_tuning, ["out"]
+    )
+    _analysis_parser(
+        sub,
+        "examples",
+        "the task and the mixing encoder, illustrated",
+        cmd_examples,
+        ["task", "encoder"],
+    )
 
     args = parser.parse_args(argv)
     args.func(args)

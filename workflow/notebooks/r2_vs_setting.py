@@ -100,8 +100,7 @@ if opts["theory"] == "ceiling":
             transform=ax.get_yaxis_transform(),
         )
 elif opts["theory"] == "ceiling_curve":
-    grid = df.groupby(opts["x"])[["noise_sd", "stimulus_steps"]].first().reset_index()
-    dense = np.linspace(grid[opts["x"]].min(), grid[opts["x"]].max(), 200)
+    dense = np.linspace(df[opts["x"]].min(), df[opts["x"]].max(), 200)
     if opts["x"] == "noise_sd":
         curve = [reference.ceiling(v, int(first.stimulus_steps)) for v in dense]
     else:  # stimulus_steps

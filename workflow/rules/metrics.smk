@@ -20,3 +20,45 @@ rule ood_generalisation:
         " --ingredients {input.ingredients:q} --settings {params.settings:q}"
         " --context {params.context:q} --out {output:q} --device {params.device}"
         " --threads {threads} > {log:q} 2>&1"
+
+
+rule decoder_angles:
+    input:
+        model="results/{preset}/models/{experiment}.pt",
+        ingredients="results/{preset}/data/{experiment}.pt",
+        code=sources("analysis/geometry.py", "analysis/tables.py", "metrics/ood.py"),
+    output:
+        TABLES["angles"],
+    log:
+        "results/{preset}/logs/decoder_angles/{experiment}.log",
+    threads: config["threads"]
+    params:
+        settings=json.dumps(config["metrics"]["angles"], sort_keys=True),
+        context=table_context,
+        device=config["device"],
+    shell:
+        "python -u -m disentangle angles --model {input.model:q}"
+        " --ingredients {input.ingredients:q} --settings {params.settings:q}"
+        " --context {params.context:q} --out {output:q} --device {params.device}"
+        " --threads {threads} > {log:q} 2>&1"
+
+
+rule sparsity:
+    input:
+        model="results/{preset}/models/{experiment}.pt",
+        ingredients="results/{preset}/data/{experiment}.pt",
+        code=sources("analysis/sparsity.py", "analysis/tables.py"),
+    output:
+        TABLES["sparsity"],
+    log:
+        "results/{preset}/logs/sparsity/{experiment}.log",
+    threads: config["threads"]
+    params:
+        settings=json.dumps(config["metrics"]["sparsity"], sort_keys=True),
+        context=table_context,
+        device=config["device"],
+    shell:
+        "python -u -m disentangle sparsity --model {input.model:q}"
+        " --ingredients {input.ingredients:q} --settings {params.settings:q}"
+        " --context {params.context:q} --out {output:q} --device {params.device}"
+        " --threads {threads} > {log:q} 2>&1"

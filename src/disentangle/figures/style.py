@@ -35,6 +35,8 @@ ARCHITECTURE_LABELS = {
     "gpt2": "GPT-2",
 }
 REFERENCE_STYLE = {"color": "0.35", "lw": 0.9, "zorder": 0}
+# the authors' quadrant colours (analyze.py): Q1 (+,+), Q2 (−,+), Q3 (−,−), Q4 (+,−)
+QUADRANT_COLORS = {1: "gold", 2: "limegreen", 3: "dodgerblue", 4: "lightcoral", 0: "0.6"}
 AXIS_LABELS = {
     "n_tasks": "number of tasks",
     "noise_sd": "noise σ per step",
