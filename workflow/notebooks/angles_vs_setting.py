@@ -25,6 +25,8 @@ tables = '{"angles": ["results/smoke/metrics/rnn_main/angles.parquet"]}'
 pdf = "figures/fig3c.pdf"
 png = "figures/fig3c.png"
 provenance = '{"preset": "smoke"}'
+summary = "results/smoke/summaries/panel.html"
+claim = ""
 options = '{"x": "n_tasks", "log_x": true, "series": "architecture"}'
 
 # %%
@@ -92,3 +94,4 @@ penalties = ", ".join(f"{p:g}" for p in sorted(df.penalty.unique()))
 prov["note"] = f"ridge penalty {penalty:g} (band: {penalties}), {df.seed.nunique()} seeds"
 style.footnote(fig, prov)
 style.save(fig, pdf, png, prov)
+style.write_summary(summary, claim, chosen, prov)

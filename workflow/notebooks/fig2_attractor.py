@@ -27,6 +27,8 @@ tables = (
 pdf = "figures/fig2-attractor.pdf"
 png = "figures/fig2-attractor.png"
 provenance = '{"preset": "smoke"}'
+summary = "results/smoke/summaries/panel.html"
+claim = ""
 options = "{}"
 
 # %%
@@ -63,3 +65,15 @@ ax.set_title(
 prov["note"] = f"seed {seed}, {len(fixed)} distinct fixed points"
 style.footnote(fig, prov)
 style.save(fig, pdf, png, prov)
+table = pd.DataFrame(
+    {
+        "n_tasks": [n_tasks],
+        "seed": [seed],
+        "fixed_points": [len(fixed)],
+        "pc1_var": [variance[0]],
+        "pc2_var": [variance[1]],
+        "pc3_var": [variance[2]],
+        "median_speed": [fixed.speed.median()],
+    }
+)
+style.write_summary(summary, claim, table, prov)

@@ -24,6 +24,8 @@ tables = '{"spectrum": ["results/smoke/analysis/rnn_main/spectrum.parquet"]}'
 pdf = "figures/fig2-eigenvalues.pdf"
 png = "figures/fig2-eigenvalues.png"
 provenance = '{"preset": "smoke"}'
+summary = "results/smoke/summaries/panel.html"
+claim = ""
 options = "{}"
 
 # %%
@@ -61,3 +63,13 @@ prov["note"] = (
 )
 style.footnote(fig, prov)
 style.save(fig, pdf, png, prov)
+table = df.groupby("rank").agg(
+    median_real=("real", "median"),
+    max_real=("real", "max"),
+    median_abs_imag=("imag", lambda v: v.abs().median()),
+)
+table = table.reset_index().head(4)
+table["median_amplification"] = [
+    top[top["rank"] == r].amplification.median() if r < 2 else float("nan") for r in table["rank"]
+]
+style.write_summary(summary, claim, table, prov)

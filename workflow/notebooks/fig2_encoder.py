@@ -23,6 +23,8 @@ tables = '{"encoder_example": ["results/smoke/examples/rnn_main/encoder.parquet"
 pdf = "figures/fig2-encoder.pdf"
 png = "figures/fig2-encoder.png"
 provenance = '{"preset": "smoke"}'
+summary = "results/smoke/summaries/panel.html"
+claim = ""
 options = "{}"
 
 # %%
@@ -52,3 +54,5 @@ fig.tight_layout()
 prov["note"] = f"encoder {df.encoder.iloc[0]}, network seed {int(df.seed.iloc[0])}"
 style.footnote(fig, prov)
 style.save(fig, pdf, png, prov)
+table = pd.DataFrame({"encoder": [df.encoder.iloc[0]], "variance_in_3_pcs": [share]})
+style.write_summary(summary, claim, table, prov)

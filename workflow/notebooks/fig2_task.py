@@ -22,6 +22,8 @@ tables = '{"task_example": ["results/smoke/examples/rnn_main/task.parquet"]}'
 pdf = "figures/fig2-task.pdf"
 png = "figures/fig2-task.png"
 provenance = '{"preset": "smoke"}'
+summary = "results/smoke/summaries/panel.html"
+claim = ""
 options = "{}"
 
 # %%
@@ -59,3 +61,11 @@ fig.tight_layout()
 prov["note"] = f"σ = {df.noise_sd.iloc[0]:g} per step, {int(df.stimulus_steps.iloc[0])} steps"
 style.footnote(fig, prov)
 style.save(fig, pdf, png, prov)
+table = pd.DataFrame(
+    {
+        "tasks": [len(lines)],
+        "noise_sd": [df.noise_sd.iloc[0]],
+        "stimulus_steps": [int(df.stimulus_steps.iloc[0])],
+    }
+)
+style.write_summary(summary, claim, table, prov)

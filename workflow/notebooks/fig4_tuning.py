@@ -25,6 +25,8 @@ tables = '{"tuning": ["results/smoke/analysis/rnn_main/tuning.parquet"]}'
 pdf = "figures/fig4-tuning-rnn.pdf"
 png = "figures/fig4-tuning-rnn.png"
 provenance = '{"preset": "smoke"}'
+summary = "results/smoke/summaries/panel.html"
+claim = ""
 options = "{}"
 
 # %%
@@ -83,3 +85,13 @@ fig.suptitle(f"{arch}, N = {int(df.n_tasks.iloc[0])}", fontsize=9)
 prov["note"] = f"seed {int(df.seed.iloc[0])}; {quantity}"
 style.footnote(fig, prov)
 style.save(fig, pdf, png, prov)
+strong = (corr[["corr_x1", "corr_x2"]].abs() > 0.8).any(axis=1).mean()
+table = pd.DataFrame(
+    {
+        "units": [len(units)],
+        "mean_abs_corr_x1": [corr.corr_x1.abs().mean()],
+        "mean_abs_corr_x2": [corr.corr_x2.abs().mean()],
+        "share_units_abs_corr_above_0.8": [strong],
+    }
+)
+style.write_summary(summary, claim, table, prov)

@@ -29,6 +29,8 @@ tables = '{"ood_r2": ["results/smoke/metrics/rnn_main/ood_r2.parquet"]}'
 pdf = "figures/fig3a.pdf"
 png = "figures/fig3a.png"
 provenance = '{"preset": "smoke"}'
+summary = "results/smoke/summaries/panel.html"
+claim = ""
 options = '{"x": "n_tasks", "series": "metric", "metrics": ["id_r2", "ood_r2"], "log_x": true}'
 
 # %%
@@ -146,3 +148,4 @@ prov["note"] = (
 )
 style.footnote(fig, prov)
 style.save(fig, pdf, png, prov)
+style.write_summary(summary, claim, stats, prov)

@@ -22,6 +22,8 @@ tables = '{"sparsity": ["results/smoke/metrics/rnn_main/sparsity.parquet"]}'
 pdf = "figures/figS6a.pdf"
 png = "figures/figS6a.png"
 provenance = '{"preset": "smoke"}'
+summary = "results/smoke/summaries/panel.html"
+claim = ""
 options = '{"x": "n_tasks", "log_x": true, "series": "architecture"}'
 
 # %%
@@ -68,3 +70,5 @@ ax.legend(fontsize=6, title=style.LEGEND_TITLES.get(series), title_fontsize=6)
 prov["note"] = f"{df.seed.nunique()} seeds"
 style.footnote(fig, prov)
 style.save(fig, pdf, png, prov)
+table = df.groupby([series, x]).value.agg(["median", "min", "max", "count"]).reset_index()
+style.write_summary(summary, claim, table, prov)

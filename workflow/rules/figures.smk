@@ -12,19 +12,27 @@ rule panel:
             "figures/{panel}.pdf",
             caption="../report/panel.rst",
             category="Figures",
-            labels={"panel": "{panel}"},
+            labels={"panel": "{panel}", "item": "figure"},
         ),
         png="figures/{panel}.png",
+        summary=report(
+            f"results/{PRESET}/summaries/{{panel}}.html",
+            caption="../report/summary.rst",
+            category="Figures",
+            labels={"panel": "{panel}", "item": "measured values"},
+        ),
     log:
         notebook=f"results/{PRESET}/notebooks/{{panel}}.ipynb",
         txt=f"results/{PRESET}/logs/panel/{{panel}}.log",
     params:
         tables=lambda wc: json.dumps(panel_tables(wc), sort_keys=True),
         provenance=panel_provenance,
+        claim=lambda wc: config["panels"][wc.panel].get("claim", ""),
         options=lambda wc: json.dumps(config["panels"][wc.panel].get("options", {}), sort_keys=True),
     shell:
         "python -m jupytext --to ipynb -o - {input.notebook:q} 2> {log.txt:q}"
         " | python -m papermill - {log.notebook:q} -k python3 --no-progress-bar"
         " --log-output -r tables {params.tables:q} -r pdf {output.pdf:q}"
         " -r png {output.png:q} -r provenance {params.provenance:q}"
-        " -r options {params.options:q} >> {log.txt:q} 2>&1"
+        " -r options {params.options:q} -r summary {output.summary:q}"
+        " -r claim {params.claim:q} >> {log.txt:q} 2>&1"

@@ -129,3 +129,21 @@ def save(fig, pdf: str, png: str, provenance: dict) -> None:
     )
     fig.savefig(png, bbox_inches="tight", metadata={"Software": "disentangle", "Description": blob})
     plt.close(fig)
+
+
+def write_summary(path: str, claim: str, table, provenance: dict) -> None:
+    """The panel's measured values beside the paper's claim, as a small HTML page for the report.
+
+    ``table`` is a DataFrame of the numbers the panel draws (e.g. medians and IQRs per x/series).
+    """
+    import html
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    body = table.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0)
+    note = html.escape(provenance.get("note", ""))
+    Path(path).write_text(
+        "<html><body>"
+        f"<p><b>Paper:</b> {html.escape(claim) or 'not stated'}</p>"
+        f"<p><b>This run</b> (preset {html.escape(str(provenance.get('preset')))}; {note}):</p>"
+        f"{body}</body></html>\n"
+    )
