@@ -204,6 +204,21 @@ def cmd_examples(args: argparse.Namespace) -> None:
     atomic_parquet(tidy(enc.to_dict("records"), exp, member), args.encoder)
 
 
+def cmd_theory(args: argparse.Namespace) -> None:
+    import torch
+
+    from disentangle.io import atomic_parquet
+    from disentangle.theory import TABLES
+
+    torch.set_num_threads(1)  # small float64 linear algebra: one thread is fastest
+    build = TABLES[args.check]
+    table = build() if args.check == "sigmoid" else build(args.seed, args.size)
+    table.insert(0, "check", args.check)
+    for key, value in _json(args.context).items():
+        table.insert(0, key, value)
+    atomic_parquet(table, args.out)
+
+
 def _analysis_parser(sub, name: str, helptext: str, func, outputs: list[str]):
     p = sub.add_parser(name, help=helptext)
     p.add_argument("--model", required=name != "examples")
@@ -270,6 +285,14 @@ def main(argv: list[str] | None = None) -> None:
         cmd_examples,
         ["task", "encoder"],
     )
+
+    p = sub.add_parser("theory", help="one closed-form theory check as a tidy table")
+    p.add_argument("--check", required=True, help="a key of disentangle.theory.TABLES")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--size", type=int, default=0, help="draws / trials (unused by 'sigmoid')")
+    p.add_argument("--context", default="{}")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_theory)
 
     args = parser.parse_args(argv)
     args.func(args)

@@ -35,6 +35,8 @@ TABLES = {
     "tuning": "results/{preset}/analysis/{experiment}/tuning.parquet",
     "task_example": "results/{preset}/examples/{experiment}/task.parquet",
     "encoder_example": "results/{preset}/examples/{experiment}/encoder.parquet",
+    # closed-form theory checks; the "experiment" is the check's name (disentangle.theory.TABLES)
+    "theory": "results/{preset}/theory/{experiment}.parquet",
 }
 
 
@@ -197,7 +199,16 @@ def resolve_experiments(config: dict, schema: dict) -> Resolved:
         for kind, names in entry["tables"].items():
             resolved_names = []
             for exp in names:
-                if exp in groups:
+                if kind == "theory":
+                    from disentangle.theory import TABLES as THEORY
+
+                    if exp not in THEORY:
+                        problems.append(
+                            f"config key 'panels.{panel}.tables.theory' names {exp!r}; expected "
+                            f"one of the theory checks: {', '.join(sorted(THEORY))}"
+                        )
+                    resolved_names.append(exp)
+                elif exp in groups:
                     resolved_names += groups[exp]
                 elif exp in experiments:
                     resolved_names.append(exp)

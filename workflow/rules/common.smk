@@ -29,6 +29,7 @@ wildcard_constraints:
     preset=re.escape(PRESET),
     experiment="|".join(map(re.escape, EXPERIMENTS)),
     panel="|".join(map(re.escape, config["panels"])),
+    check="[a-z0-9_]+",
 
 
 def sources(*names):
@@ -65,7 +66,14 @@ def panel_tables(wildcards):
 
 def panel_provenance(wildcards):
     """What a panel was made from; it goes into the figure's metadata and footnote."""
-    names = sorted({e for names in RESOLVED.panels[wildcards.panel].values() for e in names})
+    names = sorted(
+        {
+            e
+            for names in RESOLVED.panels[wildcards.panel].values()
+            for e in names
+            if e in EXPERIMENTS
+        }
+    )
     return json.dumps(
         {
             "panel": wildcards.panel,

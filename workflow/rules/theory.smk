@@ -1,0 +1,17 @@
+# Closed-form theory checks (disentangle.theory): no training, a tidy table per check.
+
+
+rule theory_check:
+    input:
+        code=sources("theory"),
+    output:
+        TABLES["theory"].replace("{experiment}", "{check}"),
+    log:
+        "results/{preset}/logs/theory/{check}.log",
+    params:
+        seed=config["theory"]["seed"],
+        size=lambda wc: config["theory"]["sizes"].get(wc.check, 0),
+        context=lambda wc: json.dumps({"preset": wc.preset}),
+    shell:
+        "python -u -m disentangle theory --check {wildcards.check} --seed {params.seed}"
+        " --size {params.size} --context {params.context:q} --out {output:q} > {log:q} 2>&1"
