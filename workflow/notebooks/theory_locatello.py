@@ -33,6 +33,7 @@ options = "{}"
 # %%
 import json
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -65,6 +66,8 @@ for i, d in enumerate(dims):
     )
 ax.set_yticks(np.arange(len(residuals)) + width, list(residuals.values()), fontsize=6)
 ax.set(xscale="log", xlabel="max abs value (float64 eps ≈ 2e-16)")
+ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(numticks=4))
+ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
 ax.legend(fontsize=5)
 for i, d in enumerate(dims):
     g = wide.loc[("non_gaussian", d)]

@@ -59,7 +59,7 @@ def lines(ax, part, x):
                 facecolor="none",
                 edgecolor="0.3",
                 zorder=3,
-                label="Monte Carlo (running mean)",
+                label=f"Monte Carlo ({estimator})",
             )
         else:
             ax.plot(
