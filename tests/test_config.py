@@ -139,3 +139,16 @@ def test_smoke_preset_stays_small():
         assert len(exp["n_tasks"]) * len(exp["seeds"]) <= 4, name
     for group, names in resolved.groups.items():
         assert len(names) <= 2, group
+
+
+def test_readme_extending_example_is_a_valid_config():
+    """The README's "Extending" example works as written: a new condition and a sweep are config
+    entries only."""
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("## Extending")[1].split("```yaml")[1].split("```")[0]
+    example = yaml.safe_load(block)
+    config = deep_merge(BASE, example)
+    resolved = load_and_check(config, SCHEMA, REPO / "workflow/notebooks")
+    assert resolved.groups["rnn_hidden"] == [f"rnn_hidden-hidden_size{h}" for h in (16, 32, 64, 128)]
+    assert resolved.experiments["rnn_noisy"]["task"]["noise_sd"] == 0.4
+    assert resolved.panels["width"]["ood_r2"] == resolved.groups["rnn_hidden"]

@@ -27,7 +27,7 @@ rule panel:
     params:
         tables=lambda wc: json.dumps(panel_tables(wc), sort_keys=True),
         provenance=panel_provenance,
-        claim=lambda wc: config["panels"][wc.panel].get("claim", ""),
+        claim=lambda wc: config["panels"][wc.panel].get("claim") or "not stated",
         options=lambda wc: json.dumps(config["panels"][wc.panel].get("options", {}), sort_keys=True),
     shell:
         "python -m jupytext --to ipynb -o - {input.notebook:q} 2> {log.txt:q}"
