@@ -149,6 +149,8 @@ def test_readme_extending_example_is_a_valid_config():
     example = yaml.safe_load(block)
     config = deep_merge(BASE, example)
     resolved = load_and_check(config, SCHEMA, REPO / "workflow/notebooks")
-    assert resolved.groups["rnn_hidden"] == [f"rnn_hidden-hidden_size{h}" for h in (16, 32, 64, 128)]
+    assert resolved.groups["rnn_hidden"] == [
+        f"rnn_hidden-hidden_size{h}" for h in (16, 32, 64, 128)
+    ]
     assert resolved.experiments["rnn_noisy"]["task"]["noise_sd"] == 0.4
     assert resolved.panels["width"]["ood_r2"] == resolved.groups["rnn_hidden"]
