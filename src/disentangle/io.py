@@ -45,3 +45,26 @@ def file_digest(path: str | os.PathLike) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()[:16]
+
+
+def load_checkpoint(path: str | os.PathLike, guard: str, fmt: str, log) -> dict | None:
+    """A checkpoint to resume from, or None to start afresh: missing, unreadable (truncated or
+    foreign), of another format, or written for other settings (``guard`` differs)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # truncated or foreign file: start clean rather than crash
+        log(f"checkpoint {path} is unreadable ({type(err).__name__}: {err}); starting afresh")
+        return None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != fmt:
+        log(f"checkpoint {path} has an unknown format; starting afresh")
+        return None
+    if ckpt.get("guard") != guard:
+        log(
+            f"checkpoint {path} belongs to other settings ({ckpt.get('guard')} != {guard}); "
+            "starting afresh"
+        )
+        return None
+    return ckpt

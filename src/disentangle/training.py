@@ -28,14 +28,14 @@ import torch
 import torch.nn.functional as F
 
 from disentangle.experiment import ExperimentSpec
-from disentangle.io import atomic_torch_save, file_digest
+from disentangle.io import atomic_torch_save, file_digest, load_checkpoint
 from disentangle.models import Readout, architecture
 from disentangle.seeding import generator
 from disentangle.tasks.encoder import MixingEncoder
 from disentangle.tasks.evidence import TaskSpec, build_inputs, sample_trials, trial_targets
 
 MODEL_FORMAT = "disentangle.model/1"
-CHECKPOINT_FORMAT = "disentangle.checkpoint/1"
+CHECKPOINT_FORMAT = "disentangle.checkpoint/1"  # shared by every trainer (io.load_checkpoint)
 DATA_BLOCK = 50  # training batches drawn per generator call: fixed, so data never depend on K
 
 
@@ -139,26 +139,6 @@ def checkpoint_guard(exp: ExperimentSpec, ingredients_path: str) -> str:
     return f"{exp.digest()}-{file_digest(ingredients_path)}"
 
 
-def _load_checkpoint(path: Path, guard: str, log: Callable[[str], None]) -> dict | None:
-    if not path.exists():
-        return None
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # truncated or foreign file: start clean rather than crash
-        log(f"checkpoint {path} is unreadable ({type(err).__name__}: {err}); starting afresh")
-        return None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        log(f"checkpoint {path} has an unknown format; starting afresh")
-        return None
-    if ckpt.get("guard") != guard:
-        log(
-            f"checkpoint {path} belongs to other settings ({ckpt.get('guard')} != {guard}); "
-            "starting afresh"
-        )
-        return None
-    return ckpt
-
-
 def _format_seconds(s: float) -> str:
     s = int(round(s))
     return f"{s // 3600}h{(s % 3600) // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
@@ -204,7 +184,7 @@ def train_ensemble(
     start, history = 0, []
     window = torch.zeros((2, k), device=dev)  # running sums of loss and accuracy since last log
     window_n = 0
-    ckpt = _load_checkpoint(ckpt_path, guard, log)
+    ckpt = load_checkpoint(ckpt_path, guard, CHECKPOINT_FORMAT, log)
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         readout.load_state_dict(ckpt["readout"])

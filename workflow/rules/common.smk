@@ -64,23 +64,40 @@ def panel_tables(wildcards):
     }
 
 
+# The settings, beyond the experiments' own, that each table kind depends on.
+TABLE_SETTINGS = {
+    "ood_r2": ("metrics", "ood"),
+    "angles": ("metrics", "angles"),
+    "sparsity": ("metrics", "sparsity"),
+    "trajectories": ("analysis",),
+    "fixed_points": ("analysis",),
+    "spectrum": ("analysis",),
+    "tuning": ("analysis",),
+    "task_example": ("analysis",),
+    "encoder_example": ("analysis",),
+    "theory": ("theory",),
+}
+
+
 def panel_provenance(wildcards):
-    """What a panel was made from; it goes into the figure's metadata and footnote."""
-    names = sorted(
-        {
-            e
-            for names in RESOLVED.panels[wildcards.panel].values()
-            for e in names
-            if e in EXPERIMENTS
-        }
-    )
+    """What a panel was made from; it goes into the figure's metadata and footnote. Only the
+    settings its tables depend on, so that an unrelated change does not redraw the panel."""
+    kinds = RESOLVED.panels[wildcards.panel]
+    names = sorted({e for names in kinds.values() for e in names if e in EXPERIMENTS})
+    settings = {}
+    for kind in kinds:
+        node = config
+        for key in TABLE_SETTINGS.get(kind, ()):
+            node = node[key]
+        settings[".".join(TABLE_SETTINGS.get(kind, (kind,)))] = node
+    if any(kind in ("ood_r2", "angles") for kind in kinds):
+        settings["evaluation"] = config["evaluation"]
     return json.dumps(
         {
             "panel": wildcards.panel,
             "preset": PRESET,
             "experiments": {e: training_spec_json(RESOLVED, e) for e in names},
-            "metrics": config["metrics"],
-            "evaluation": config["evaluation"],
+            "settings": settings,
         },
         sort_keys=True,
     )
