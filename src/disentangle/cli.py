@@ -207,12 +207,11 @@ def cmd_examples(args: argparse.Namespace) -> None:
 def cmd_theory(args: argparse.Namespace) -> None:
     import torch
 
+    from disentangle.checks import build_check
     from disentangle.io import atomic_parquet
-    from disentangle.theory import TABLES
 
-    torch.set_num_threads(1)  # small float64 linear algebra: one thread is fastest
-    build = TABLES[args.check]
-    table = build() if args.check == "sigmoid" else build(args.seed, args.size)
+    torch.set_num_threads(1)  # small float64 linear algebra and tiny models: one thread is fastest
+    table = build_check(args.check, args.seed, args.size)
     table.insert(0, "check", args.check)
     for key, value in _json(args.context).items():
         table.insert(0, key, value)
@@ -287,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     p = sub.add_parser("theory", help="one closed-form theory check as a tidy table")
-    p.add_argument("--check", required=True, help="a key of disentangle.theory.TABLES")
+    p.add_argument("--check", required=True, help="a key of disentangle.checks.CHECKS")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=int, default=0, help="draws / trials (unused by 'sigmoid')")
     p.add_argument("--context", default="{}")

@@ -200,7 +200,7 @@ def resolve_experiments(config: dict, schema: dict) -> Resolved:
             resolved_names = []
             for exp in names:
                 if kind == "theory":
-                    from disentangle.theory import TABLES as THEORY
+                    from disentangle.checks import CHECKS as THEORY
 
                     if exp not in THEORY:
                         problems.append(
