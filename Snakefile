@@ -23,6 +23,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/theory.smk"
+include: "workflow/rules/generative.smk"
 include: "workflow/rules/figures.smk"
 
 

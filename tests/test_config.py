@@ -139,6 +139,9 @@ def test_smoke_preset_stays_small():
         assert len(exp["n_tasks"]) * len(exp["seeds"]) <= 4, name
     for group, names in resolved.groups.items():
         assert len(names) <= 2, group
+    for name, model in resolved.generative.items():
+        assert model["steps"] <= 200, name
+    assert smoke["comparison"]["n_points"] <= 1000
 
 
 def test_readme_extending_example_is_a_valid_config():
@@ -154,3 +157,21 @@ def test_readme_extending_example_is_a_valid_config():
     ]
     assert resolved.experiments["rnn_noisy"]["task"]["noise_sd"] == 0.4
     assert resolved.panels["width"]["ood_r2"] == resolved.groups["rnn_hidden"]
+
+
+def test_generative_models_expand_and_bad_hyperparameters_are_named():
+    resolved = load_and_check(BASE, SCHEMA, REPO / "workflow/notebooks")
+    assert resolved.generative_groups["beta_vae"] == [
+        "beta_vae-beta1-s0",
+        "beta_vae-beta1-s1",
+        "beta_vae-beta4-s0",
+        "beta_vae-beta4-s1",
+        "beta_vae-beta16-s0",
+        "beta_vae-beta16-s1",
+    ]
+    model = resolved.generative["beta_vae-beta4-s1"]
+    assert model["spec"] == {"method": "beta_vae", "seed": 1, "beta": 4}
+    config = copy.deepcopy(BASE)
+    config["generative"]["models"]["beta_vae"]["sweep"] = {"betta": [1, 2]}
+    with pytest.raises(ConfigError, match="beta_vae has no hyperparameter 'betta'"):
+        check(config)

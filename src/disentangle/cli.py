@@ -218,6 +218,165 @@ def cmd_theory(args: argparse.Namespace) -> None:
     atomic_parquet(table, args.out)
 
 
+def _generative_source(dataset: str, settings: dict, ingredients_path: str | None):
+    """The data a generative model trains on: dSprites frames, or the task's observations."""
+    from disentangle.generative.sources import ArraySource, DSpritesSource
+
+    if dataset == "dsprites":
+        return DSpritesSource()
+    obs, x = _task_data(settings, ingredients_path, "train")
+    return ArraySource(obs)
+
+
+def _task_data(settings: dict, ingredients_path: str, split: str):
+    """f(x*) and x* of the comparison's task data (train and eval splits use different seeds)."""
+    from disentangle.comparison import task_observations
+    from disentangle.data.ingredients import load_ingredients
+    from disentangle.experiment import ExperimentSpec
+
+    ingredients = load_ingredients(ingredients_path)
+    exp = ExperimentSpec.from_dict(ingredients["experiment"], ingredients["spec"])
+    seed = {"train": 0, "eval": 1, "eval_test": 2}[split]
+    return task_observations(
+        ingredients["encoders"][0], exp.task.dim, int(settings["n_points"]), seed, exp.task.encoder
+    )
+
+
+def cmd_train_generative(args: argparse.Namespace) -> None:
+    from disentangle.generative.train import train_generative
+
+    model = _json(args.model_spec)
+    source = _generative_source(model["dataset"], _json(args.settings), args.ingredients)
+    result = train_generative(
+        model["spec"],
+        source,
+        args.out,
+        args.checkpoint,
+        model["steps"],
+        batch_size=args.batch_size,
+        threads=args.threads,
+        cleanup=True,
+    )
+    if result is None:
+        sys.exit(3)
+
+
+def cmd_score_generative(args: argparse.Namespace) -> None:
+    import torch
+
+    from disentangle.comparison import discretise, dsprites_rows, sample_metric_rows, task_ood_rows
+    from disentangle.generative.train import load_generative, represent
+    from disentangle.io import atomic_parquet
+
+    torch.set_num_threads(args.threads or 1)
+    settings, info, context = _json(args.settings), _json(args.model_spec), _json(args.context)
+    model, _ = load_generative(args.model)
+    seed = int(info["spec"]["seed"])
+    if info["dataset"] == "dsprites":
+        rows = dsprites_rows(
+            model,
+            int(settings["n_points"]),
+            seed,
+            int(settings["dci_estimators"]),
+            settings["intervention"],
+        )
+    else:
+        obs, x = _task_data(settings, args.ingredients, "eval")
+        obs_test, x_test = _task_data(settings, args.ingredients, "eval_test")
+        codes, codes_test = represent(model, obs), represent(model, obs_test)
+        labels = discretise(x, int(settings["n_bins"]))
+        rows = sample_metric_rows(codes, labels, x, seed, int(settings["dci_estimators"]))
+        rows += task_ood_rows(codes, x, codes_test, x_test, float(settings["ood_penalty"]))
+    meta = {
+        "model": args.name,
+        "group": info["group"],
+        "family": "generative",
+        "method": info["spec"]["method"],
+        "dataset": info["dataset"],
+        "seed": seed,
+        "swept": info["swept"] or "",
+        "swept_value": info["swept_value"],
+        "train_steps": info["steps"],
+        **context,
+    }
+    atomic_parquet(_with_columns(rows, meta), args.out)
+
+
+def cmd_traversals(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from disentangle.comparison import traversal_table
+    from disentangle.generative.train import load_generative
+    from disentangle.io import atomic_parquet
+
+    settings, info = _json(args.settings), _json(args.model_spec)
+    model, _ = load_generative(args.model)
+    base = np.array([0, 5, 0, 16, 16])  # a large square in the middle of the frame
+    table = traversal_table(
+        model, base, int(settings["traversal"]["steps"]), float(settings["traversal"]["limit"])
+    )
+    meta = {
+        "model": args.name,
+        "group": info["group"],
+        "method": info["spec"]["method"],
+        "seed": int(info["spec"]["seed"]),
+        "swept": info["swept"] or "",
+        "swept_value": info["swept_value"],
+        **_json(args.context),
+    }
+    atomic_parquet(_with_columns(table.to_dict("records"), meta), args.out)
+
+
+def cmd_score_networks(args: argparse.Namespace) -> None:
+    import torch
+
+    from disentangle.comparison import discretise, sample_metric_rows, task_ood_rows
+    from disentangle.io import atomic_parquet
+    from disentangle.metrics.ood import final_states
+    from disentangle.tasks.evidence import sample_trials
+
+    settings, context = _json(args.settings), _json(args.context)
+    exp, model, encoder, members, ingredients = _load(args)
+    g = torch.Generator().manual_seed(0)
+    n = int(settings["n_points"])
+    x, noise = sample_trials(exp.task, g, (n,))
+    x_test, noise_test = sample_trials(exp.task, g, (n,))
+    states = final_states(model, encoder, exp.task, x, noise).cpu().numpy()
+    states_test = final_states(model, encoder, exp.task, x_test, noise_test).cpu().numpy()
+    labels = discretise(x.numpy(), int(settings["n_bins"]))
+    rows = []
+    for i, (n_tasks, seed) in enumerate(members):
+        member = sample_metric_rows(
+            states[i], labels, x.numpy(), seed, int(settings["dci_estimators"])
+        )
+        member += task_ood_rows(
+            states[i], x.numpy(), states_test[i], x_test.numpy(), float(settings["ood_penalty"])
+        )
+        rows += [{"n_tasks": n_tasks, "seed": seed, **r} for r in member]
+    # the raw observations of the first network's encoder, noise-free, as the baseline
+    obs, xr = _task_data(settings, args.ingredients, "eval")
+    obs_test, xr_test = _task_data(settings, args.ingredients, "eval_test")
+    raw = sample_metric_rows(
+        obs.astype("float64"),
+        discretise(xr, int(settings["n_bins"])),
+        xr,
+        0,
+        int(settings["dci_estimators"]),
+    )
+    raw += task_ood_rows(obs, xr, obs_test, xr_test, float(settings["ood_penalty"]))
+    rows += [{"n_tasks": 0, "seed": 0, "family": "raw", **r} for r in raw]
+    df = tidy(rows, exp, {"dataset": "task", **context})
+    df["family"] = df["family"].fillna("multi-task") if "family" in df else "multi-task"
+    atomic_parquet(df, args.out)
+
+
+def _with_columns(rows: list[dict], meta: dict) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    for i, (key, value) in enumerate(meta.items()):
+        df.insert(i, key, value)
+    return df
+
+
 def _analysis_parser(sub, name: str, helptext: str, func, outputs: list[str]):
     p = sub.add_parser(name, help=helptext)
     p.add_argument("--model", required=name != "examples")
@@ -283,6 +442,38 @@ def main(argv: list[str] | None = None) -> None:
         "the task and the mixing encoder, illustrated",
         cmd_examples,
         ["task", "encoder"],
+    )
+
+    p = sub.add_parser("train-generative", help="train one generative model")
+    p.add_argument("--name", required=True)
+    p.add_argument("--model-spec", required=True, help="the resolved generative model (JSON)")
+    p.add_argument("--settings", required=True, help="config['comparison'] (JSON)")
+    p.add_argument("--ingredients", help="the task experiment's ingredients (task data only)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--out", required=True)
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(func=cmd_train_generative)
+    for command, func, helptext in (
+        ("score-generative", cmd_score_generative, "disentanglement metrics of a model"),
+        ("traversals", cmd_traversals, "latent traversals of a dSprites model"),
+    ):
+        p = sub.add_parser(command, help=helptext)
+        p.add_argument("--name", required=True)
+        p.add_argument("--model", required=True)
+        p.add_argument("--model-spec", required=True)
+        p.add_argument("--settings", required=True)
+        p.add_argument("--ingredients")
+        p.add_argument("--context", default="{}")
+        p.add_argument("--out", required=True)
+        p.add_argument("--threads", type=int, default=None)
+        p.set_defaults(func=func)
+    _analysis_parser(
+        sub,
+        "score-networks",
+        "disentanglement metrics of multi-task networks",
+        cmd_score_networks,
+        ["out"],
     )
 
     p = sub.add_parser("theory", help="one closed-form theory check as a tidy table")

@@ -35,9 +35,15 @@ TABLES = {
     "tuning": "results/{preset}/analysis/{experiment}/tuning.parquet",
     "task_example": "results/{preset}/examples/{experiment}/task.parquet",
     "encoder_example": "results/{preset}/examples/{experiment}/encoder.parquet",
-    # closed-form theory checks; the "experiment" is the check's name (disentangle.theory.TABLES)
+    # closed-form theory checks; the "experiment" is the check's name (disentangle.checks.CHECKS)
     "theory": "results/{preset}/theory/{experiment}.parquet",
+    # the β-VAE family and the comparison; "experiment" is a generative model's expanded name
+    "generative_scores": "results/{preset}/generative/scores/{experiment}.parquet",
+    "traversals": "results/{preset}/generative/traversals/{experiment}.parquet",
+    # the multi-task networks scored with the same disentanglement metrics
+    "disentanglement": "results/{preset}/metrics/{experiment}/disentanglement.parquet",
 }
+GENERATIVE_KINDS = {"generative_scores", "traversals"}
 
 
 class ConfigError(ValueError):
@@ -158,9 +164,48 @@ class Resolved:
     experiments: dict[str, dict]  # expanded name -> full experiment settings
     groups: dict[str, list[str]]  # config entry name -> its expanded names
     panels: dict[str, dict[str, list[str]]]  # panel -> table kind -> expanded experiment names
+    generative: dict[str, dict] = None  # expanded generative model name -> spec, dataset, steps
+    generative_groups: dict[str, list[str]] = None
 
     def group_of(self, name: str) -> str:
         return next(g for g, names in self.groups.items() if name in names)
+
+
+def expand_generative(config: dict) -> tuple[dict[str, dict], dict[str, list[str]]]:
+    """Generative model entries → one model per (swept hyperparameter value, seed), named
+    ``<entry>-<hp><value>-s<seed>`` (or ``<entry>-s<seed>`` without a sweep)."""
+    from disentangle.generative import hyperparameters
+
+    models, groups = {}, {}
+    for name, entry in config.get("generative", {}).get("models", {}).items():
+        allowed = hyperparameters(entry["method"])
+        fixed = dict(entry.get("hyper", {}))
+        sweep = entry.get("sweep", {})
+        for key in [*fixed, *sweep]:
+            if key not in allowed:
+                raise ConfigError(
+                    f"config key 'generative.models.{name}': {entry['method']} has no "
+                    f"hyperparameter {key!r}; expected one of: {', '.join(sorted(allowed))}"
+                )
+        (hp, values), *rest = sweep.items() if sweep else [(None, [None])]
+        if rest:
+            raise ConfigError(f"config key 'generative.models.{name}.sweep': one key at a time")
+        groups[name] = []
+        for value in values:
+            for seed in entry["seeds"]:
+                label = f"-{hp}{_format_value(value)}" if hp else ""
+                full = f"{name}{label}-s{seed}"
+                hyper = {**fixed, **({hp: value} if hp else {})}
+                models[full] = {
+                    "spec": {"method": entry["method"], "seed": int(seed), **hyper},
+                    "dataset": entry["dataset"],
+                    "steps": int(entry["steps"]),
+                    "group": name,
+                    "swept": hp,
+                    "swept_value": value,
+                }
+                groups[name].append(full)
+    return models, groups
 
 
 def resolve_experiments(config: dict, schema: dict) -> Resolved:
@@ -193,13 +238,28 @@ def resolve_experiments(config: dict, schema: dict) -> Resolved:
             ExperimentSpec.from_dict(name, settings)
         except (TypeError, ValueError) as err:
             problems.append(f"experiment '{name}' (defaults merged): {err}")
+    try:
+        generative, generative_groups = expand_generative(config)
+    except ConfigError as err:
+        raise ConfigError(str(err)) from None
     panels: dict[str, dict[str, list[str]]] = {}
     for panel, entry in config["panels"].items():
         panels[panel] = {}
         for kind, names in entry["tables"].items():
             resolved_names = []
             for exp in names:
-                if kind == "theory":
+                if kind in GENERATIVE_KINDS:
+                    if exp in generative_groups:
+                        resolved_names += generative_groups[exp]
+                    elif exp in generative:
+                        resolved_names.append(exp)
+                    else:
+                        problems.append(
+                            f"config key 'panels.{panel}.tables.{kind}' names {exp!r}, which is "
+                            "not a generative model; expected one of: "
+                            f"{', '.join(sorted(generative_groups))}"
+                        )
+                elif kind == "theory":
                     from disentangle.checks import CHECKS as THEORY
 
                     if exp not in THEORY:
@@ -218,9 +278,14 @@ def resolve_experiments(config: dict, schema: dict) -> Resolved:
                         f"an experiment; expected one of: {', '.join(sorted(groups))}"
                     )
             panels[panel][kind] = resolved_names
+    task_exp = config.get("comparison", {}).get("task_experiment")
+    if task_exp is not None and task_exp not in experiments:
+        problems.append(
+            f"config key 'comparison.task_experiment' = {task_exp!r}: expected an experiment"
+        )
     if problems:
         raise ConfigError("\n".join(problems))
-    return Resolved(experiments, groups, panels)
+    return Resolved(experiments, groups, panels, generative, generative_groups)
 
 
 def load_and_check(

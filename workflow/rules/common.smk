@@ -76,6 +76,9 @@ TABLE_SETTINGS = {
     "task_example": ("analysis",),
     "encoder_example": ("analysis",),
     "theory": ("theory",),
+    "generative_scores": ("comparison",),
+    "traversals": ("comparison",),
+    "disentanglement": ("comparison",),
 }
 
 
@@ -83,7 +86,9 @@ def panel_provenance(wildcards):
     """What a panel was made from; it goes into the figure's metadata and footnote. Only the
     settings its tables depend on, so that an unrelated change does not redraw the panel."""
     kinds = RESOLVED.panels[wildcards.panel]
-    names = sorted({e for names in kinds.values() for e in names if e in EXPERIMENTS})
+    everything = {e for names in kinds.values() for e in names}
+    names = sorted(e for e in everything if e in EXPERIMENTS)
+    models = {m: RESOLVED.generative[m] for m in sorted(everything) if m in RESOLVED.generative}
     settings = {}
     for kind in kinds:
         node = config
@@ -97,6 +102,7 @@ def panel_provenance(wildcards):
             "panel": wildcards.panel,
             "preset": PRESET,
             "experiments": {e: training_spec_json(RESOLVED, e) for e in names},
+            "generative_models": models,
             "settings": settings,
         },
         sort_keys=True,

@@ -35,6 +35,32 @@ ARCHITECTURE_LABELS = {
     "gpt2": "GPT-2",
 }
 REFERENCE_STYLE = {"color": "0.35", "lw": 0.9, "zorder": 0}
+# the disentanglement scores the comparison panels draw, with short labels
+SCORE_LABELS = {
+    "mig.discrete_mig": "MIG",
+    "dci.disentanglement": "DCI D",
+    "dci.completeness": "DCI C",
+    "dci.informativeness_test": "DCI I",
+    "sap.SAP_score": "SAP",
+    "modularity_explicitness.modularity_score": "modularity",
+    "modularity_explicitness.explicitness_score_test": "explicitness",
+    "irs.IRS": "IRS",
+    "mcc.mcc": "MCC",
+    "beta_vae.eval_accuracy": "BetaVAE",
+    "factor_vae.eval_accuracy": "FactorVAE",
+    "ood_r2": "OOD r²",
+    "id_r2": "ID r²",
+}
+METHOD_LABELS = {
+    "vae": "VAE",
+    "beta_vae": "β-VAE",
+    "annealed_vae": "AnnealedVAE",
+    "beta_tcvae": "β-TCVAE",
+    "factor_vae": "FactorVAE",
+    "ivae": "iVAE",
+    "infogan": "InfoGAN",
+}
+HYPER_LABELS = {"beta": "β", "c_max": "C", "gamma": "γ"}
 # the authors' quadrant colours (analyze.py): Q1 (+,+), Q2 (−,+), Q3 (−,−), Q4 (+,−)
 QUADRANT_COLORS = {1: "gold", 2: "limegreen", 3: "dodgerblue", 4: "lightcoral", 0: "0.6"}
 AXIS_LABELS = {

@@ -172,20 +172,34 @@ def ood_generalisation(
     ``settings`` is ``config['metrics']['ood']``: ``decoder`` ('adam' | 'ridge'), ``n_fits`` and
     the decoder's own block. Row keys: n_tasks, seed, fold, held_out, fit, metric, value.
     """
+    x_train, x_test = evaluation["x_train"], evaluation["x_test"]
+    train_states = final_states(model, encoder, task, x_train, evaluation["noise_train"])
+    test_states = final_states(model, encoder, task, x_test, evaluation["noise_test"])
+    return ood_rows(train_states, x_train, test_states, x_test, members, settings)
+
+
+def ood_rows(
+    train_states: torch.Tensor,
+    x_train: torch.Tensor,
+    test_states: torch.Tensor,
+    x_test: torch.Tensor,
+    members: list[tuple[int, int]],
+    settings: dict,
+) -> list[dict]:
+    """OOD and ID r² rows from any representation: states (K, n, H) of K networks (or the codes of
+    K models) for the training and test trials, latents x (n, D). See ``ood_generalisation``."""
     decoder = settings["decoder"]
     if decoder not in DECODERS:
         raise ValueError(f"metrics.ood.decoder = {decoder!r}: expected one of {DECODERS}")
     n_fits = int(settings["n_fits"])
-    x_train, x_test = evaluation["x_train"], evaluation["x_test"]
-    train_states = final_states(model, encoder, task, x_train, evaluation["noise_train"])
-    test_states = final_states(model, encoder, task, x_test, evaluation["noise_test"])
+    dim = x_train.shape[1]
     names, train_masks, test_regions = _fit_plan(x_train, x_test)
     n_folds = len(names)
     device = train_states.device
     k = len(members)
     m = train_masks.shape[0]
-    weight = torch.zeros((k, m, n_fits, train_states.shape[-1], task.dim))
-    bias = torch.zeros((k, m, n_fits, task.dim))
+    weight = torch.zeros((k, m, n_fits, train_states.shape[-1], dim))
+    bias = torch.zeros((k, m, n_fits, dim))
     if decoder == "adam":
         cfg = settings["adam"]
         groups: dict[int, list[int]] = {}

@@ -1,0 +1,107 @@
+# The β-VAE family, iVAE and InfoGAN on dSprites and on the task's observations, and the
+# multi-task networks scored with the same disentanglement metrics (the comparison panels).
+
+GENERATIVE = RESOLVED.generative
+TASK_INGREDIENTS = f"results/{PRESET}/data/{config['comparison']['task_experiment']}.pt"
+
+
+wildcard_constraints:
+    gmodel="|".join(map(re.escape, GENERATIVE)) or "no-generative-models",
+
+
+def generative_inputs(wildcards):
+    """A model trained or scored on the task data needs the task experiment's encoder f."""
+    if GENERATIVE[wildcards.gmodel]["dataset"] == "task":
+        return {"ingredients": TASK_INGREDIENTS}
+    return {}
+
+
+def ingredients_arg(wildcards, input):
+    return f"--ingredients {input.ingredients}" if "ingredients" in input.keys() else ""
+
+
+def generative_spec(wildcards):
+    return json.dumps(GENERATIVE[wildcards.gmodel], sort_keys=True)
+
+
+rule train_generative:
+    input:
+        unpack(generative_inputs),
+        code=sources("generative", "data/dsprites.py", "comparison.py"),
+    output:
+        "results/{preset}/generative/models/{gmodel}.pt",
+    log:
+        "results/{preset}/logs/train_generative/{gmodel}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        spec=generative_spec,
+        settings=json.dumps(config["comparison"], sort_keys=True),
+        checkpoint="results/{preset}/checkpoints/generative/{gmodel}.ckpt",
+        batch_size=config["generative"]["batch_size"],
+        ingredients=ingredients_arg,
+    shell:
+        "python -u -m disentangle train-generative --name {wildcards.gmodel}"
+        " --model-spec {params.spec:q} --settings {params.settings:q} {params.ingredients}"
+        " --batch-size {params.batch_size} --out {output:q} --checkpoint {params.checkpoint:q}"
+        " --threads {threads} > {log:q} 2>&1"
+
+
+rule score_generative:
+    input:
+        unpack(generative_inputs),
+        model="results/{preset}/generative/models/{gmodel}.pt",
+        code=sources("comparison.py", "metrics"),
+    output:
+        TABLES["generative_scores"].replace("{experiment}", "{gmodel}"),
+    log:
+        "results/{preset}/logs/score_generative/{gmodel}.log",
+    params:
+        spec=generative_spec,
+        settings=json.dumps(config["comparison"], sort_keys=True),
+        context=lambda wc: json.dumps({"preset": wc.preset}),
+        ingredients=ingredients_arg,
+    shell:
+        "python -u -m disentangle score-generative --name {wildcards.gmodel}"
+        " --model {input.model:q} --model-spec {params.spec:q} --settings {params.settings:q}"
+        " {params.ingredients} --context {params.context:q} --out {output:q} > {log:q} 2>&1"
+
+
+rule traversals:
+    input:
+        model="results/{preset}/generative/models/{gmodel}.pt",
+        code=sources("comparison.py"),
+    output:
+        TABLES["traversals"].replace("{experiment}", "{gmodel}"),
+    log:
+        "results/{preset}/logs/traversals/{gmodel}.log",
+    params:
+        spec=generative_spec,
+        settings=json.dumps(config["comparison"], sort_keys=True),
+        context=lambda wc: json.dumps({"preset": wc.preset}),
+    shell:
+        "python -u -m disentangle traversals --name {wildcards.gmodel} --model {input.model:q}"
+        " --model-spec {params.spec:q} --settings {params.settings:q}"
+        " --context {params.context:q} --out {output:q} > {log:q} 2>&1"
+
+
+rule score_networks:
+    input:
+        model="results/{preset}/models/{experiment}.pt",
+        ingredients="results/{preset}/data/{experiment}.pt",
+        code=sources("comparison.py", "metrics"),
+    output:
+        TABLES["disentanglement"],
+    log:
+        "results/{preset}/logs/score_networks/{experiment}.log",
+    threads: 1
+    params:
+        settings=json.dumps(config["comparison"], sort_keys=True),
+        context=table_context,
+        device=config["device"],
+    shell:
+        "python -u -m disentangle score-networks --model {input.model:q}"
+        " --ingredients {input.ingredients:q} --settings {params.settings:q}"
+        " --context {params.context:q} --out {output:q} --device {params.device}"
+        " --threads {threads} > {log:q} 2>&1"
