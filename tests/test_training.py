@@ -220,3 +220,72 @@ def test_killed_process_resumes(tmp_path):
     for key in a["model"]:
         assert torch.equal(a["model"][key], b["model"][key]), key
     assert a["history"] == b["history"]
+
+
+def test_sigterm_checkpoints_exits_75_and_resumes(tmp_path):
+    """SIGTERM (scancel, or SLURM's time limit; SIGUSR1 alike) makes the trainer save a
+    checkpoint at the next step and exit with 75 (retry); the rerun resumes and ends with the
+    uninterrupted run's weights."""
+    exp = tiny_experiment(
+        "preempt",
+        training={"n_batches": 4000, "batch_size": 8, "checkpoint_every": 100000, "log_every": 100},
+    )
+    spec = json.dumps(exp.to_dict())
+    ing = tmp_path / "ing.pt"
+    write_ingredients(exp, str(ing), 256, 64, 0)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def command(out, ckpt):
+        return [
+            sys.executable,
+            "-m",
+            "disentangle",
+            "train",
+            "--experiment",
+            "preempt",
+            "--spec",
+            spec,
+            "--ingredients",
+            str(ing),
+            "--out",
+            str(out),
+            "--checkpoint",
+            str(ckpt),
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+        ]
+
+    ckpt, log = tmp_path / "ckpt.pt", tmp_path / "log.txt"
+    with open(log, "w") as stderr:
+        proc = subprocess.Popen(
+            command(tmp_path / "m.pt", ckpt), env=env, cwd=REPO, stderr=stderr, text=True
+        )
+        deadline = time.time() + 120
+        while "step 100/" not in log.read_text() and time.time() < deadline:
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=60) == 75
+    assert ckpt.exists() and not (tmp_path / "m.pt").exists()
+    assert "signal 15 received: checkpoint saved at step" in log.read_text()
+    rerun = subprocess.run(
+        command(tmp_path / "m.pt", ckpt),
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "resuming preempt from checkpoint at step" in rerun.stderr
+    subprocess.run(
+        command(tmp_path / "ref.pt", tmp_path / "ref.ckpt"),
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    )
+    a = torch.load(tmp_path / "m.pt", weights_only=False)
+    b = torch.load(tmp_path / "ref.pt", weights_only=False)
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from disentangle.experiment import ExperimentSpec
 from disentangle.io import atomic_torch_save, file_digest, load_checkpoint
 from disentangle.models import Readout, architecture
+from disentangle.preemption import Preempted, preemptible
 from disentangle.seeding import generator
 from disentangle.tasks.encoder import MixingEncoder
 from disentangle.tasks.evidence import TaskSpec, build_inputs, sample_trials, trial_targets
@@ -219,51 +220,59 @@ def train_ensemble(
     t_start = t_last = time.perf_counter()
     steps_since = 0
     b = spec.batch_size
-    for step in range(start, spec.n_batches):
-        block, offset = divmod(step, DATA_BLOCK)
-        if block != cached_block:
-            u, target, y = training_block(exp, encoder, boundaries, block, dev)
-            cached_block = block
-        rows = slice(offset * b, (offset + 1) * b)
-        model.rng_step = step  # keys the dropout masks of models that have dropout (GPT-2)
-        logits = readout(model(u[:, rows]))
-        losses = member_losses(exp.task, logits, target[:, rows], readout.mask)
-        opt.zero_grad(set_to_none=True)
-        losses.sum().backward()
-        opt.step()
-        window[0] += losses.detach()
-        window[1] += decision_accuracy(exp.task, logits.detach(), y[:, rows], readout.mask)
-        window_n += 1
-        steps_since += 1
-        done = step + 1
-        if done % spec.log_every == 0 or done == spec.n_batches:
-            means = (window / window_n).cpu()
-            for i, m in enumerate(members):
-                history.append(
-                    {
-                        "step": done,
-                        "n_tasks": m.n_tasks,
-                        "seed": m.seed,
-                        "loss": float(means[0, i]),
-                        "accuracy": float(means[1, i]),
-                    }
+    with preemptible() as stop:  # SIGTERM / SIGUSR1: checkpoint, then exit for a retry
+        for step in range(start, spec.n_batches):
+            block, offset = divmod(step, DATA_BLOCK)
+            if block != cached_block:
+                u, target, y = training_block(exp, encoder, boundaries, block, dev)
+                cached_block = block
+            rows = slice(offset * b, (offset + 1) * b)
+            model.rng_step = step  # keys the dropout masks of models that have dropout (GPT-2)
+            logits = readout(model(u[:, rows]))
+            losses = member_losses(exp.task, logits, target[:, rows], readout.mask)
+            opt.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            opt.step()
+            window[0] += losses.detach()
+            window[1] += decision_accuracy(exp.task, logits.detach(), y[:, rows], readout.mask)
+            window_n += 1
+            steps_since += 1
+            done = step + 1
+            if done % spec.log_every == 0 or done == spec.n_batches:
+                means = (window / window_n).cpu()
+                for i, m in enumerate(members):
+                    history.append(
+                        {
+                            "step": done,
+                            "n_tasks": m.n_tasks,
+                            "seed": m.seed,
+                            "loss": float(means[0, i]),
+                            "accuracy": float(means[1, i]),
+                        }
+                    )
+                now = time.perf_counter()
+                rate = steps_since / max(now - t_last, 1e-9)
+                eta = (spec.n_batches - done) / rate
+                log(
+                    f"step {done}/{spec.n_batches} loss {means[0].mean():.4f} "
+                    f"acc {means[1].mean():.4f} (min {means[1].min():.4f}) | {rate:.1f} steps/s, "
+                    f"{rate * k:.0f} network-steps/s | ETA {_format_seconds(eta)}"
                 )
-            now = time.perf_counter()
-            rate = steps_since / max(now - t_last, 1e-9)
-            eta = (spec.n_batches - done) / rate
-            log(
-                f"step {done}/{spec.n_batches} loss {means[0].mean():.4f} "
-                f"acc {means[1].mean():.4f} (min {means[1].min():.4f}) | {rate:.1f} steps/s, "
-                f"{rate * k:.0f} network-steps/s | ETA {_format_seconds(eta)}"
-            )
-            window.zero_()
-            window_n, steps_since, t_last = 0, 0, now
-        if stop_after is not None and done >= stop_after and done < spec.n_batches:
-            save_checkpoint(done)
-            log(f"stopping after {done} batches as requested (checkpoint saved)")
-            return None
-        if done % spec.checkpoint_every == 0 and done < spec.n_batches:
-            save_checkpoint(done)
+                window.zero_()
+                window_n, steps_since, t_last = 0, 0, now
+            if stop_after is not None and done >= stop_after and done < spec.n_batches:
+                save_checkpoint(done)
+                log(f"stopping after {done} batches as requested (checkpoint saved)")
+                return None
+            if stop and done < spec.n_batches:
+                save_checkpoint(done)
+                log(
+                    f"signal {stop.signal} received: checkpoint saved at step {done}; exiting "
+                    "so that the job is retried and resumes from it"
+                )
+                raise Preempted(done)
+            if done % spec.checkpoint_every == 0 and done < spec.n_batches:
+                save_checkpoint(done)
 
     wall = time.perf_counter() - t_start
     result = {

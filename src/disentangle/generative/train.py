@@ -31,6 +31,7 @@ import torch
 from disentangle.generative import build_model, split_spec
 from disentangle.generative.base import GenerativeModel
 from disentangle.io import atomic_torch_save, load_checkpoint
+from disentangle.preemption import Preempted, preemptible
 from disentangle.seeding import derive_seed, generator
 from disentangle.training import CHECKPOINT_FORMAT, resolve_device
 
@@ -143,31 +144,36 @@ def train_generative(
     )
     t_start = t_last = time.perf_counter()
     steps_since = 0
-    for step in range(start, n_steps):
-        x, u = data_source.sample(batch_size, data_rng(seed, step))
-        x = x.to(dev)
-        u = None if u is None else u.to(dev)
-        losses, logs = model.losses(x, u, step, generator("generative-noise", seed, step))
-        apply_gradients(model, losses, optimizers)
-        for key, value in logs.items():
-            window[key] = window.get(key, 0.0) + value
-        window_n += 1
-        steps_since += 1
-        done = step + 1
-        if done % log_every == 0 or done == n_steps:
-            means = {key: value / window_n for key, value in window.items()}
-            history.append({"step": done, **means})
-            now = time.perf_counter()
-            rate = steps_since / max(now - t_last, 1e-9)
-            shown = ", ".join(f"{k} {v:.4g}" for k, v in means.items())
-            log(f"step {done}/{n_steps} {shown} | {rate:.1f} steps/s")
-            window, window_n, steps_since, t_last = {}, 0, 0, now
-        if stop_after is not None and stop_after <= done < n_steps:
-            save_checkpoint(done)
-            log(f"stopping after {done} steps as requested (checkpoint saved)")
-            return None
-        if done % checkpoint_every == 0 and done < n_steps:
-            save_checkpoint(done)
+    with preemptible() as stop:  # SIGTERM / SIGUSR1: checkpoint, then exit for a retry
+        for step in range(start, n_steps):
+            x, u = data_source.sample(batch_size, data_rng(seed, step))
+            x = x.to(dev)
+            u = None if u is None else u.to(dev)
+            losses, logs = model.losses(x, u, step, generator("generative-noise", seed, step))
+            apply_gradients(model, losses, optimizers)
+            for key, value in logs.items():
+                window[key] = window.get(key, 0.0) + value
+            window_n += 1
+            steps_since += 1
+            done = step + 1
+            if done % log_every == 0 or done == n_steps:
+                means = {key: value / window_n for key, value in window.items()}
+                history.append({"step": done, **means})
+                now = time.perf_counter()
+                rate = steps_since / max(now - t_last, 1e-9)
+                shown = ", ".join(f"{k} {v:.4g}" for k, v in means.items())
+                log(f"step {done}/{n_steps} {shown} | {rate:.1f} steps/s")
+                window, window_n, steps_since, t_last = {}, 0, 0, now
+            if stop_after is not None and stop_after <= done < n_steps:
+                save_checkpoint(done)
+                log(f"stopping after {done} steps as requested (checkpoint saved)")
+                return None
+            if stop and done < n_steps:
+                save_checkpoint(done)
+                log(f"signal {stop.signal} received: checkpoint saved at step {done}; exiting")
+                raise Preempted(done)
+            if done % checkpoint_every == 0 and done < n_steps:
+                save_checkpoint(done)
 
     wall = time.perf_counter() - t_start
     result = {
