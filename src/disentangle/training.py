@@ -31,6 +31,7 @@ from disentangle.experiment import ExperimentSpec
 from disentangle.io import atomic_torch_save, file_digest, load_checkpoint
 from disentangle.models import Readout, architecture
 from disentangle.preemption import Preempted, preemptible
+from disentangle.provenance import configure_determinism, write_sidecar
 from disentangle.seeding import generator
 from disentangle.tasks.encoder import MixingEncoder
 from disentangle.tasks.evidence import TaskSpec, build_inputs, sample_trials, trial_targets
@@ -166,6 +167,7 @@ def train_ensemble(
     if threads:
         torch.set_num_threads(threads)
     dev = resolve_device(device)
+    determinism = configure_determinism(dev)
     from disentangle.data.ingredients import load_ingredients
 
     ingredients = load_ingredients(ingredients_path)
@@ -289,12 +291,21 @@ def train_ensemble(
             "device": str(dev),
             "threads": torch.get_num_threads(),
             "torch": torch.__version__,
+            "determinism": determinism,
             "wall_seconds_last_session": wall,
             "resumed_from": start,
             "guard": guard,
         },
     }
     atomic_torch_save(result, out_path)
+    write_sidecar(
+        out_path,
+        dev,
+        experiment=exp.name,
+        spec_hash=exp.digest(),
+        members=[(m.n_tasks, m.seed) for m in members],
+        guard=guard,
+    )
     if cleanup:
         ckpt_path.unlink(missing_ok=True)  # the final artefact supersedes the checkpoint
     final = [h["accuracy"] for h in history[-k:]] if history else [math.nan]

@@ -155,6 +155,9 @@ def save(fig, pdf: str, png: str, provenance: dict) -> None:
     )
     fig.savefig(png, bbox_inches="tight", metadata={"Software": "disentangle", "Description": blob})
     plt.close(fig)
+    from disentangle.provenance import write_sidecar
+
+    write_sidecar(pdf, "cpu", figure=provenance)  # figures/<panel>.pdf.provenance.json
 
 
 def write_summary(path: str, claim: str, table, provenance: dict) -> None:

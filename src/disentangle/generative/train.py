@@ -32,6 +32,7 @@ from disentangle.generative import build_model, split_spec
 from disentangle.generative.base import GenerativeModel
 from disentangle.io import atomic_torch_save, load_checkpoint
 from disentangle.preemption import Preempted, preemptible
+from disentangle.provenance import write_sidecar
 from disentangle.seeding import derive_seed, generator
 from disentangle.training import CHECKPOINT_FORMAT, resolve_device
 
@@ -197,6 +198,7 @@ def train_generative(
         },
     }
     atomic_torch_save(result, out_path)
+    write_sidecar(out_path, dev, method=method, seed=seed, spec=spec, guard=guard)
     if cleanup:
         ckpt_path.unlink(missing_ok=True)
     log(f"done: {method} (seed {seed}), {n_steps - start} steps in {wall:.1f} s")

@@ -1,0 +1,112 @@
+"""Provenance sidecars and the deterministic settings of a run.
+
+``write_sidecar(path, **extra)`` writes ``<path>.provenance.json`` next to a model or figure: the
+git commit, package versions, Python and platform, the device (and CUDA/cuDNN versions, GPU name),
+the determinism settings in force, the thread count, and whatever the caller adds (seeds, spec
+hash, preset). No timestamps, so that two runs of the same commit on the same machine write
+identical files.
+
+``configure_determinism(device)``: on CUDA, set ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` (needed by
+deterministic cuBLAS), turn TF32 off for matmuls and convolutions (full float32, as on the CPU),
+turn cuDNN autotuning off and ask torch for deterministic algorithms (warning, not failing, where
+an op has none). On the CPU results are deterministic for a fixed thread count. No mixed precision
+is used anywhere: these networks are tiny and latency bound, so it would change results for no
+gain.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from importlib import metadata
+
+import torch
+
+from disentangle.io import atomic_write
+
+PACKAGES = (
+    "torch",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "matplotlib",
+    "seaborn",
+    "snakemake",
+    "papermill",
+    "disentangle",
+)
+
+
+def configure_determinism(device: torch.device | str) -> dict:
+    """Deterministic settings for ``device``; returns what was set (for the sidecar)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = False
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    return determinism_settings()
+
+
+def determinism_settings() -> dict:
+    return {
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "cublas_workspace_config": os.environ.get("CUBLAS_WORKSPACE_CONFIG"),
+        "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
+        "tf32_cudnn": torch.backends.cudnn.allow_tf32,
+        "cudnn_benchmark": torch.backends.cudnn.benchmark,
+        "mixed_precision": False,
+        "threads": torch.get_num_threads(),
+    }
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def collect(device: torch.device | str = "cpu", **extra) -> dict:
+    """Everything the sidecar records, as a JSON-ready dict."""
+    device = torch.device(device)
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    info = {
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "packages": versions,
+        "device": str(device),
+        "determinism": determinism_settings(),
+    }
+    if device.type == "cuda":
+        info["cuda"] = {
+            "version": torch.version.cuda,
+            "cudnn": torch.backends.cudnn.version(),
+            "gpu": torch.cuda.get_device_name(device),
+        }
+    info.update(extra)
+    return info
+
+
+def write_sidecar(path: str | os.PathLike, device: torch.device | str = "cpu", **extra) -> None:
+    """Write ``<path>.provenance.json`` (atomically, keys sorted, no timestamps)."""
+    text = json.dumps(collect(device, **extra), indent=1, sort_keys=True, default=str) + "\n"
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w") as f:
+            f.write(text)
+
+    atomic_write(f"{os.fspath(path)}.provenance.json", write)
