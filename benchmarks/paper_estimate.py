@@ -1,0 +1,107 @@
+"""FLOP and time estimate of a whole preset (default: the paper preset), for CPU and for one GPU.
+
+    python benchmarks/paper_estimate.py                     # config/paper.yaml
+    python benchmarks/paper_estimate.py --preset quick      # the default config
+    python benchmarks/paper_estimate.py --no-calibrate      # use the rates below, no timing
+
+For every ensemble the workflow trains (experiments after sweeps are expanded): networks K,
+batches, FLOPs per network-batch (``train_throughput.train_step_flops``), total FLOPs. CPU time:
+the ensemble engine's measured batches/s for that architecture and K on this machine (a short
+calibration run per distinct (architecture, K); one thread per job, two jobs side by side on two
+cores, as the workflow runs them). GPU time: these networks are tiny, so one training batch is
+bound by kernel-launch latency, not FLOPs; the estimate is ``batches × step_ms`` with a per-batch
+latency per architecture (defaults below, from typical ~5-10 µs launches × the kernels of one
+forward and backward pass; pass ``--gpu-step-ms`` to use a measured figure), plus the FLOP time at
+a sustained 20 TFLOP/s, which only matters for large ensembles. The generative models (dSprites conv
+VAEs) are added from their measured CPU step time and a GPU step time of ~3 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+from train_throughput import engine_rate, train_step_flops  # noqa: E402
+
+from disentangle.config import deep_merge, load_and_check  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+GPU_STEP_MS = {"leaky_rnn": 2.5, "nonleaky_rnn": 2.5, "gru": 3.5, "lstm": 2.0, "gpt2": 3.0}
+GPU_TFLOPS = 20.0
+CPU_RATE_FALLBACK = {
+    "leaky_rnn": 1600,
+    "nonleaky_rnn": 1600,
+    "gru": 1100,
+    "lstm": 1100,
+    "gpt2": 450,
+}  # network-batches/s on one core, K ≈ 15 (measured, idle box)
+GENERATIVE_CPU_S = {"dsprites": 0.10, "task": 0.0015}  # s per step, one core (measured)
+GENERATIVE_GPU_S = {"dsprites": 0.003, "task": 0.0015}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--preset", default="paper", help="paper, quick or smoke")
+    parser.add_argument("--no-calibrate", action="store_true")
+    parser.add_argument("--gpu-step-ms", type=float, default=None)
+    parser.add_argument("--cores", type=int, default=2)
+    args = parser.parse_args()
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    if args.preset != "quick":
+        config = deep_merge(
+            config, yaml.safe_load((REPO / f"config/{args.preset}.yaml").read_text())
+        )
+    resolved = load_and_check(config, REPO / "workflow/schemas/config.schema.yaml")
+    rates: dict[tuple[str, int], float] = {}
+    rows = []
+    for name, exp in resolved.experiments.items():
+        arch = exp["architecture"]
+        k = len(exp["n_tasks"]) * len(exp["seeds"])
+        batches = exp["training"]["n_batches"]
+        flops = k * batches * train_step_flops(arch, max(exp["n_tasks"]))
+        key = (arch, k)
+        if key not in rates:
+            if args.no_calibrate:
+                rates[key] = CPU_RATE_FALLBACK[arch]
+            else:
+                rates[key] = engine_rate(arch, max(exp["n_tasks"]), k, 30, threads=1)
+        cpu_s = k * batches / rates[key]
+        step_ms = args.gpu_step_ms or GPU_STEP_MS[arch]
+        gpu_s = batches * step_ms / 1e3 + flops / (GPU_TFLOPS * 1e12)
+        rows.append((name, arch, k, batches, flops, cpu_s, gpu_s))
+    for name, model in (resolved.generative or {}).items():
+        steps = model["steps"]
+        rows.append(
+            (
+                name,
+                model["spec"]["method"],
+                1,
+                steps,
+                float("nan"),
+                steps * GENERATIVE_CPU_S[model["dataset"]],
+                steps * GENERATIVE_GPU_S[model["dataset"]],
+            )
+        )
+    print(f"{'ensemble':<34}{'arch':<14}{'K':>4}{'batches':>9}{'PFLOP':>9}{'CPU h':>8}{'GPU h':>8}")
+    for name, arch, k, batches, flops, cpu_s, gpu_s in rows:
+        pf = f"{flops / 1e15:.4f}" if flops == flops else "-"
+        print(
+            f"{name:<34}{arch:<14}{k:>4}{batches:>9}{pf:>9}{cpu_s / 3600:>8.2f}{gpu_s / 3600:>8.2f}"
+        )
+    total_flops = sum(r[4] for r in rows if r[4] == r[4])
+    cpu_h = sum(r[5] for r in rows) / 3600
+    gpu_h = sum(r[6] for r in rows) / 3600
+    print(
+        f"total: {sum(r[2] for r in rows)} networks/models, {total_flops / 1e15:.2f} PFLOP of "
+        f"multi-task training; CPU {cpu_h:.1f} core-hours = {cpu_h / args.cores:.1f} h on "
+        f"{args.cores} cores (one-thread jobs side by side); one GPU {gpu_h:.1f} h "
+        f"(latency-bound estimate, jobs in sequence)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,243 @@
+"""Training throughput: the authors' per-network loop against the project's ensemble engine.
+
+In one run, on this machine, the same task and architecture:
+(a) a faithful per-network reference loop in the authors' style — one network, batch 16, a fresh
+    batch of trials per step, the RNN unrolled by a Python loop over the 22 time steps with
+    nn.Linear layers (the LSTM as one nn.LSTM, GPT-2 as one block over the sequence), the frozen
+    mixing MLP applied to every step's noisy input, sigmoid + BCELoss, Adam; one process;
+(b) the ensemble engine (``disentangle.training.train_ensemble``) training K networks at once.
+
+Printed per row: network-steps/s (one network trained on one batch = one network-step), the
+speed-up over (a), the achieved GFLOP/s from a FLOP count of one training step (forward + 2 ×
+forward for the backward pass, plus the frozen encoder's forward), and that as a fraction of the
+machine's float32 matmul rate measured in the same run (a large square torch.mm).
+
+    python benchmarks/train_throughput.py --quick   # < 3 min on 2 cores; the CI-sized run
+    python benchmarks/train_throughput.py           # K up to 100, more steps
+
+The last line is ``speedup=<x> peak_fraction=<y>`` for the leaky RNN at the largest K run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from disentangle.data.ingredients import write_ingredients
+from disentangle.experiment import ExperimentSpec
+from disentangle.tasks.encoder import ENCODER_WIDTHS
+from disentangle.training import train_ensemble
+
+T_STEPS, STIM_STEPS, BATCH, HIDDEN, INPUTS, DIM = 22, 20, 16, 64, 41, 2
+
+
+def forward_flops(arch: str, n_tasks: int) -> float:
+    """Multiply-adds × 2 of one network's forward pass on one batch (REPLICATION.md 6)."""
+    tokens = BATCH * T_STEPS
+    readout = 2 * HIDDEN * n_tasks
+    if arch in ("leaky_rnn", "nonleaky_rnn"):
+        per_token = 2 * (INPUTS * HIDDEN + HIDDEN * HIDDEN) + readout
+    elif arch == "gru":
+        per_token = 2 * 3 * (INPUTS * HIDDEN + HIDDEN * HIDDEN) + readout
+    elif arch == "lstm":
+        per_token = 2 * 4 * (INPUTS * HIDDEN + HIDDEN * HIDDEN) + readout
+    elif arch == "gpt2":
+        e = HIDDEN
+        per_token = (
+            2 * INPUTS * e
+            + 2 * e * 3 * e
+            + 2 * e * e
+            + 2 * 2 * e * 4 * e
+            + 2 * 2 * T_STEPS * e
+            + readout
+        )  # in, QKV, proj, MLP, attention
+    else:
+        raise ValueError(arch)
+    return tokens * per_token
+
+
+def encoder_flops() -> float:
+    widths = (DIM, *ENCODER_WIDTHS)
+    per = sum(2 * a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
+    return BATCH * STIM_STEPS * per
+
+
+def train_step_flops(arch: str, n_tasks: int) -> float:
+    return 3 * forward_flops(arch, n_tasks) + encoder_flops()
+
+
+def matmul_rate(threads: int, size: int = 2048, reps: int = 6) -> float:
+    """Measured float32 GFLOP/s of a large square matmul (the machine's practical peak)."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)
+    t = time.perf_counter()
+    for _ in range(reps):
+        torch.mm(a, b)
+    return 2 * size**3 * reps / (time.perf_counter() - t) / 1e9
+
+
+class ReferenceRNN(nn.Module):
+    """The authors' leaky RNN (α = 1), one network, unrolled by a Python loop."""
+
+    def __init__(self, n_tasks: int, kind: str):
+        super().__init__()
+        self.kind = kind
+        if kind == "lstm":
+            self.rnn = nn.LSTM(INPUTS, HIDDEN, batch_first=True)
+        elif kind == "gpt2":
+            self.inp = nn.Linear(INPUTS, HIDDEN)
+            self.block = nn.TransformerEncoderLayer(
+                HIDDEN,
+                8,
+                4 * HIDDEN,
+                dropout=0.1,
+                activation="gelu",
+                batch_first=True,
+                norm_first=True,
+            )
+            self.ln = nn.LayerNorm(HIDDEN)
+        else:
+            self.input2h = nn.Linear(INPUTS, HIDDEN)
+            self.h2h = nn.Linear(HIDDEN, HIDDEN)
+        self.readout = nn.Linear(HIDDEN, n_tasks)
+
+    def forward(self, u):
+        if self.kind == "lstm":
+            h, _ = self.rnn(u)
+        elif self.kind == "gpt2":
+            mask = torch.triu(torch.ones(T_STEPS, T_STEPS, dtype=torch.bool), 1)
+            h = self.ln(self.block(self.inp(u), src_mask=mask, is_causal=True))
+        else:
+            r = torch.zeros(u.shape[0], HIDDEN)
+            states = []
+            for t in range(u.shape[1]):
+                r = torch.relu(self.input2h(u[:, t]) + self.h2h(r))
+                states.append(r)
+            h = torch.stack(states, dim=1)
+        return torch.sigmoid(self.readout(h))
+
+
+def reference_rate(arch: str, n_tasks: int, steps: int, threads: int) -> float:
+    """Network-steps/s of the per-network loop (a)."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    enc = nn.Sequential(
+        nn.Linear(DIM, 100), nn.ReLU(), nn.Linear(100, 100), nn.ReLU(), nn.Linear(100, 40)
+    ).requires_grad_(False)
+    kind = {"leaky_rnn": "rnn", "lstm": "lstm", "gpt2": "gpt2"}[arch]
+    net = ReferenceRNN(n_tasks, kind)
+    phi = (torch.arange(n_tasks) + 0.5) * torch.pi / n_tasks
+    c = torch.stack([-torch.sin(phi), torch.cos(phi)], 1)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    loss_fn = nn.BCELoss()
+
+    def step():
+        x = torch.rand(BATCH, DIM) - 0.5
+        stim = x[:, None] + 0.2 * torch.randn(BATCH, STIM_STEPS, DIM)
+        u = torch.zeros(BATCH, T_STEPS, INPUTS)
+        with torch.no_grad():
+            u[:, :, 1:] = enc(torch.zeros(DIM))
+            u[:, 1:21, 1:] = enc(stim)
+        u[:, :21, 0] = 1.0
+        target = torch.full((BATCH, T_STEPS, n_tasks), 0.5)
+        target[:, -1] = (x @ c.T > 0).float()
+        loss = loss_fn(net(u), target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    for _ in range(5):
+        step()
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return steps / (time.perf_counter() - t)
+
+
+def engine_rate(arch: str, n_tasks: int, k: int, steps: int, threads: int) -> float:
+    """Network-steps/s of the ensemble engine (b), K networks of ``n_tasks`` tasks."""
+    seeds = list(range(k))
+    spec = {
+        "architecture": arch,
+        "n_tasks": [n_tasks],
+        "seeds": seeds,
+        "training": {"n_batches": steps + 10, "log_every": 10**9, "checkpoint_every": 10**9},
+    }
+    exp = ExperimentSpec.from_dict("bench", spec)
+    with tempfile.TemporaryDirectory() as tmp:
+        ing = Path(tmp) / "ing.pt"
+        write_ingredients(exp, str(ing), 64, 64, 0)
+        times = []
+
+        def log(msg: str):
+            times.append(time.perf_counter())
+
+        train_ensemble(
+            exp,
+            str(ing),
+            str(Path(tmp) / "m.pt"),
+            str(Path(tmp) / "c.pt"),
+            device="cpu",
+            threads=threads,
+            log=log,
+        )
+    # log() is called once before the loop and once at the end: time between them
+    return k * (steps + 10) / (times[-1] - times[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small K and few steps (< 3 min)")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = parser.parse_args()
+    threads = args.threads
+    n_tasks = 24
+    if args.quick:
+        plan = {
+            "leaky_rnn": ([1, 5, 25], 150, 150),
+            "lstm": ([1, 25], 100, 60),
+            "gpt2": ([1, 25], 60, 20),
+        }
+    else:
+        plan = {
+            "leaky_rnn": ([1, 5, 25, 100], 400, 400),
+            "lstm": ([1, 5, 25, 100], 300, 150),
+            "gpt2": ([1, 5, 25, 100], 150, 40),
+        }
+    peak = matmul_rate(threads)
+    print(
+        f"machine: {torch.get_num_threads()} threads, float32 matmul {peak:.1f} GFLOP/s "
+        f"(2048² torch.mm), torch {torch.__version__}"
+    )
+    print(
+        f"{'arch':<10}{'mode':<12}{'K':>5}{'net-steps/s':>14}{'speed-up':>10}{'GFLOP/s':>10}"
+        f"{'of peak':>9}"
+    )
+    last = None
+    for arch, (ks, ref_steps, eng_steps) in plan.items():
+        flops = train_step_flops(arch, n_tasks)
+        ref = reference_rate(arch, n_tasks, ref_steps, threads)
+        print(
+            f"{arch:<10}{'reference':<12}{1:>5}{ref:>14.1f}{1.0:>10.2f}"
+            f"{ref * flops / 1e9:>10.2f}{ref * flops / 1e9 / peak:>9.1%}"
+        )
+        for k in ks:
+            rate = engine_rate(arch, n_tasks, k, eng_steps, threads)
+            gflops = rate * flops / 1e9
+            print(
+                f"{arch:<10}{'ensemble':<12}{k:>5}{rate:>14.1f}{rate / ref:>10.2f}"
+                f"{gflops:>10.2f}{gflops / peak:>9.1%}"
+            )
+            if arch == "leaky_rnn":
+                last = (rate / ref, gflops / peak)
+    print(f"speedup={last[0]:.2f} peak_fraction={last[1]:.3f}")
+
+
+if __name__ == "__main__":
+    main()
