@@ -30,6 +30,7 @@ wildcard_constraints:
     experiment="|".join(map(re.escape, EXPERIMENTS)),
     panel="|".join(map(re.escape, config["panels"])),
     check="[a-z0-9_]+",
+    gmodel="|".join(map(re.escape, RESOLVED.generative)) or "no-generative-models",
 
 
 def sources(*names):
@@ -107,3 +108,23 @@ def panel_provenance(wildcards):
         },
         sort_keys=True,
     )
+
+
+# The generative models (generative.smk).
+GENERATIVE = RESOLVED.generative
+TASK_INGREDIENTS = f"results/{PRESET}/data/{config['comparison']['task_experiment']}.pt"
+
+
+def generative_inputs(wildcards):
+    """A model trained or scored on the task data needs the task experiment's encoder f."""
+    if GENERATIVE[wildcards.gmodel]["dataset"] == "task":
+        return {"ingredients": TASK_INGREDIENTS}
+    return {}
+
+
+def ingredients_arg(wildcards, input):
+    return f"--ingredients {input.ingredients}" if "ingredients" in input.keys() else ""
+
+
+def generative_spec(wildcards):
+    return json.dumps(GENERATIVE[wildcards.gmodel], sort_keys=True)

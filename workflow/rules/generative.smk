@@ -1,28 +1,6 @@
 # The β-VAE family, iVAE and InfoGAN on dSprites and on the task's observations, and the
 # multi-task networks scored with the same disentanglement metrics (the comparison panels).
 
-GENERATIVE = RESOLVED.generative
-TASK_INGREDIENTS = f"results/{PRESET}/data/{config['comparison']['task_experiment']}.pt"
-
-
-wildcard_constraints:
-    gmodel="|".join(map(re.escape, GENERATIVE)) or "no-generative-models",
-
-
-def generative_inputs(wildcards):
-    """A model trained or scored on the task data needs the task experiment's encoder f."""
-    if GENERATIVE[wildcards.gmodel]["dataset"] == "task":
-        return {"ingredients": TASK_INGREDIENTS}
-    return {}
-
-
-def ingredients_arg(wildcards, input):
-    return f"--ingredients {input.ingredients}" if "ingredients" in input.keys() else ""
-
-
-def generative_spec(wildcards):
-    return json.dumps(GENERATIVE[wildcards.gmodel], sort_keys=True)
-
 
 rule train_generative:
     input:
