@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # machine or cluster, install your CUDA build instead: `make setup TORCH=torch`.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup reproduce smoke paper test lint report clean
+.PHONY: setup reproduce smoke paper test test-cluster lint report clean
 
 setup: $(VENV)/.installed
 
@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,slurm]"
 	touch $@
 
 reproduce: setup  ## every panel, default (quick) preset
@@ -37,6 +37,9 @@ lint: setup
 
 test: setup lint  ## lint + the test suite (unit tests and the smoke DAG); what CI runs
 	$(BIN)/python -m pytest
+
+test-cluster: setup  ## a real single-node SLURM cluster (root + apt): profile, panel, scancel/resume
+	$(BIN)/python -m pytest -m "cluster and not slow" tests/test_cluster.py
 
 clean:  ## remove generated results and figures (keeps the environment)
 	rm -rf results .snakemake figures/*.pdf figures/*.png report.html

@@ -27,6 +27,12 @@ include: "workflow/rules/generative.smk"
 include: "workflow/rules/figures.smk"
 
 
+# Figure notebooks take seconds: on a cluster they run on the submit host, not in the queue.
+localrules:
+    all,
+    panel,
+
+
 rule all:
     default_target: True
     input:
