@@ -24,6 +24,7 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 import torch
 from torch import nn
@@ -195,21 +196,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small K and few steps (< 3 min)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timings per row; the median is printed"
+    )
     args = parser.parse_args()
     threads = args.threads
     n_tasks = 24
     if args.quick:
         plan = {
-            "leaky_rnn": ([1, 5, 25], 150, 150),
-            "lstm": ([1, 25], 100, 60),
-            "gpt2": ([1, 25], 60, 20),
+            "leaky_rnn": ([1, 5, 25, 100], 300, 200),
+            "lstm": ([1, 25], 150, 80),
+            "gpt2": ([1, 25], 80, 30),
         }
     else:
         plan = {
-            "leaky_rnn": ([1, 5, 25, 100], 400, 400),
+            "leaky_rnn": ([1, 5, 25, 100, 200], 600, 400),
             "lstm": ([1, 5, 25, 100], 300, 150),
             "gpt2": ([1, 5, 25, 100], 150, 40),
         }
+    repeats = args.repeats
     peak = matmul_rate(threads)
     print(
         f"machine: {torch.get_num_threads()} threads, float32 matmul {peak:.1f} GFLOP/s "
@@ -222,13 +227,13 @@ def main() -> None:
     last = None
     for arch, (ks, ref_steps, eng_steps) in plan.items():
         flops = train_step_flops(arch, n_tasks)
-        ref = reference_rate(arch, n_tasks, ref_steps, threads)
+        ref = median(reference_rate(arch, n_tasks, ref_steps, threads) for _ in range(repeats))
         print(
             f"{arch:<10}{'reference':<12}{1:>5}{ref:>14.1f}{1.0:>10.2f}"
             f"{ref * flops / 1e9:>10.2f}{ref * flops / 1e9 / peak:>9.1%}"
         )
         for k in ks:
-            rate = engine_rate(arch, n_tasks, k, eng_steps, threads)
+            rate = median(engine_rate(arch, n_tasks, k, eng_steps, threads) for _ in range(repeats))
             gflops = rate * flops / 1e9
             print(
                 f"{arch:<10}{'ensemble':<12}{k:>5}{rate:>14.1f}{rate / ref:>10.2f}"

@@ -50,6 +50,17 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
+def make_adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Adam:
+    """Adam with the fused kernel where this torch has it for the device (CPU and CUDA since
+    torch 2.4): one kernel over all parameters, ~3× faster than the per-tensor loop for the
+    ensemble's few large stacked tensors. Same update rule; rounding may differ in the last bit,
+    and every run of one installation takes the same path."""
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr)
+
+
 def pad_boundaries(boundaries: list[torch.Tensor]) -> torch.Tensor:
     """Stack per-member (N_k, D) boundary matrices into (K, N_max, D), zero rows as padding."""
     n_max = max(c.shape[0] for c in boundaries)
@@ -177,7 +188,7 @@ def train_ensemble(
     encoder = encoder.to(dev)
     boundaries = boundaries.to(dev)
     params = list(model.parameters()) + list(readout.parameters())
-    opt = torch.optim.Adam(params, lr=exp.training.lr)
+    opt = make_adam(params, exp.training.lr)
     members = exp.members()
     k = len(members)
     spec = exp.training

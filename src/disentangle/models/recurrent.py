@@ -62,6 +62,50 @@ class RecurrentEnsemble(nn.Module):
         return torch.zeros((k, b, self.hidden_size), dtype=like.dtype, device=like.device)
 
 
+class ReluRecurrence(torch.autograd.Function):
+    """r_t = ReLU(d_t + r_{t−1}·W), r_0 = 0, for all T steps at once, with a hand-written
+    backward pass through time (the training hot path of the paper's RNN).
+
+    Autograd would record T steps of baddbmm + ReLU, stack them, and going back run two small bmm
+    per step (the gradient to r_{t−1} and a (H×B)·(B×H) weight gradient with B = 16) plus an
+    accumulation. Here the rates overwrite the time-major drive in place (step t is the
+    contiguous block ``drive[t]``: batched GEMM at full speed, no stacking), the backward
+    recursion keeps one matmul per step, δ_t = (g_t + δ_{t+1}·Wᵀ) ⊙ 1[r_t > 0], in place too,
+    and the weight gradient Σ_t r_{t−1}ᵀ·δ_t is one matmul over all (T − 1)·B rows. The
+    mathematics is autograd's; only the float summation order differs (``tests/test_models.py``
+    compares both gradients).
+
+    drive: (T, K, B, H), W_in·u_t + b for every step, consumed (overwritten by the rates);
+    w: (K, H, H). Returns the rates, (T, K, B, H).
+    """
+
+    @staticmethod
+    def forward(ctx, drive: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        drive[0].relu_()
+        for t in range(1, drive.shape[0]):
+            drive[t].baddbmm_(drive[t - 1], w).relu_()
+        ctx.mark_dirty(drive)
+        ctx.save_for_backward(drive, w)
+        return drive
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        rates, w = ctx.saved_tensors
+        n_steps, k, b, h = rates.shape
+        delta = grad.clone(memory_format=torch.contiguous_format)  # becomes δ, in place
+        w_t = w.transpose(1, 2)
+        delta[-1].mul_(rates[-1].sign())  # 1[r_t > 0]: the rates are ≥ 0
+        for t in range(n_steps - 2, -1, -1):
+            delta[t].baddbmm_(delta[t + 1], w_t).mul_(rates[t].sign())
+        grad_w = None
+        if ctx.needs_input_grad[1]:
+            # Σ_{t ≥ 1} r_{t−1}ᵀ δ_t: (K, H, (T−1)·B) · (K, (T−1)·B, H) in one matmul
+            prev = rates[:-1].permute(1, 3, 0, 2).reshape(k, h, (n_steps - 1) * b)
+            nxt = delta[1:].permute(1, 0, 2, 3).reshape(k, (n_steps - 1) * b, h)
+            grad_w = torch.bmm(prev, nxt)
+        return delta, grad_w
+
+
 class LeakyRNN(RecurrentEnsemble):
     """The paper's leaky ReLU RNN (Eq. 5), with 64 units and τ = dt = 100 ms:
 
@@ -84,6 +128,14 @@ class LeakyRNN(RecurrentEnsemble):
         w_rec = uniform((hidden_size, hidden_size), b_rec, g).T.contiguous()
         bias_rec = uniform((hidden_size,), b_rec, g)
         return {"w_in": w_in, "w_rec": w_rec, "bias": bias_in + bias_rec}
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        """Inputs (K, B, T, I) → rates (K, B, T, H). With α = 1 (the paper's setting) the whole
+        recurrence runs in ``ReluRecurrence``; other leaks take the generic step loop."""
+        if type(self).step is not LeakyRNN.step or self.alpha != 1.0:
+            return super().forward(u)
+        rates = ReluRecurrence.apply(self._drive(u), self.w_rec)  # (T, K, B, H)
+        return rates.permute(1, 2, 0, 3)
 
     def step(self, drive: torch.Tensor, r: torch.Tensor):
         rate = torch.relu(torch.baddbmm(drive, r, self.w_rec))
