@@ -406,3 +406,28 @@ def test_only_orthogonal_maps_preserve_the_prior():
     stretched = rot @ torch.diag(torch.tensor([1.2, 1.0, 1.0], dtype=F64))
     residual, _ = pushforward_residual(kinds, stretched, z)
     assert float(residual.abs().median()) > 1e-2
+
+
+def test_prior_log_densities_are_the_textbook_ones():
+    """The densities whose invariance the Locatello check measures are normalised: they match
+    torch.distributions (a wrong constant would cancel in the invariance check itself)."""
+    from torch import distributions as dist
+
+    from disentangle.theory.locatello import gaussian_log_density, marginal_log_density
+
+    g = torch.Generator().manual_seed(0)
+    v = torch.randn((500, 3), generator=g, dtype=torch.float64)
+    expected = dist.Normal(0.0, 1.0).log_prob(v).sum(-1)
+    assert torch.allclose(gaussian_log_density(v), expected, atol=1e-12)
+    z = torch.rand((500, 3), generator=g, dtype=torch.float64) * 2.0  # some outside U(0, 1)
+    kinds = ("uniform", "laplace", "exponential")
+    want = (
+        dist.Uniform(0.0, 1.0, validate_args=False).log_prob(z[:, 0]).nan_to_num(neginf=-math.inf)
+        + dist.Laplace(0.0, 1.0).log_prob(z[:, 1])
+        + dist.Exponential(1.0).log_prob(z[:, 2])
+    )
+    got = marginal_log_density(kinds, z)
+    inside = torch.isfinite(want)
+    assert inside.any() and (~inside).any()
+    assert torch.allclose(got[inside], want[inside], atol=1e-12)
+    assert torch.isneginf(got[~inside]).all()

@@ -142,14 +142,16 @@ def _dominant_share(inputs: torch.Tensor, outputs: torch.Tensor) -> float:
     return float((corr.max(dim=0).values / corr.sum(dim=0)).mean())
 
 
+def gaussian_log_density(v: torch.Tensor) -> torch.Tensor:
+    """log N(v; 0, I) of rows (..., D) → (...)."""
+    return -0.5 * (v * v).sum(-1) - v.shape[-1] * LOG_SQRT_2PI
+
+
 def _gaussian_rows(dim: int, n: int, g: torch.Generator) -> dict[str, float]:
     rot = mixing_rotation(dim, g)
     z = torch.randn((n, dim), generator=g, dtype=F64)
     out = z @ rot.T
-
-    def log_p(v):
-        return -0.5 * (v * v).sum(-1) - dim * LOG_SQRT_2PI
-
+    log_p = gaussian_log_density
     ks = [ks_statistic(normal_cdf(col)) for col in out.sort(dim=0).values.T]
     return {
         "max_abs_logdensity_diff": float((log_p(out) - log_p(z)).abs().max()),
