@@ -34,14 +34,13 @@ import json
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
 from disentangle.figures import style
 from disentangle.figures.summary import quantile_summary
 
 style.apply()
 opts = {"series": None, "log_x": False, "facet": None, "title": None, **json.loads(options)}
-df = pd.concat([pd.read_parquet(p) for p in json.loads(tables)["angles"]], ignore_index=True)
+df = style.read_tables(tables, "angles")
 prov = json.loads(provenance)
 x, series, facet = opts["x"], opts["series"], opts["facet"]
 keys = [k for k in (facet, series, x) if k]

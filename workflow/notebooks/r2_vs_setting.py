@@ -38,7 +38,6 @@ import json
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
 from disentangle.figures import reference, style
 from disentangle.figures.summary import quantile_summary
@@ -56,7 +55,7 @@ opts = {
     "ylim": None,
     **json.loads(options),
 }
-df = pd.concat([pd.read_parquet(p) for p in json.loads(tables)["ood_r2"]], ignore_index=True)
+df = style.read_tables(tables, "ood_r2")
 df = df[df.metric.isin(opts["metrics"])].copy()
 prov = json.loads(provenance)
 series = opts["series"] or "metric"

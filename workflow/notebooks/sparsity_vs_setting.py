@@ -31,14 +31,13 @@ import json
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
 from disentangle.figures import style
 from disentangle.seeding import derive_seed
 
 style.apply()
 opts = {"log_x": False, **json.loads(options)}
-df = pd.concat([pd.read_parquet(p) for p in json.loads(tables)["sparsity"]], ignore_index=True)
+df = style.read_tables(tables, "sparsity")
 df = df[df.metric == "sparsity_pct"]
 prov = json.loads(provenance)
 x, series = opts["x"], opts["series"]

@@ -47,7 +47,7 @@ theory = pd.read_parquet(paths["theory"][0])
 theory = theory[theory.boundaries == "random"]
 theory["dev"] = (theory.value - 90).abs()
 curve = theory.groupby(["dim", "n_tasks"]).dev.median().reset_index()
-nets = pd.concat([pd.read_parquet(p) for p in paths.get("angles", [])], ignore_index=True)
+nets = style.read_tables(paths, "angles")
 if len(nets):
     nets = nets[nets.selected].assign(dev=lambda d: (d.value - 90).abs())
     measured = nets.groupby(["architecture", "dim", "n_tasks"]).dev.median().reset_index()

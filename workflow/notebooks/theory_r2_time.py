@@ -43,7 +43,7 @@ style.apply()
 paths = json.loads(tables)
 theory = pd.read_parquet(paths["theory"][0])
 theory = theory[(theory.metric == "r2") & (theory.timing == "fixed")]
-nets = pd.concat([pd.read_parquet(p) for p in paths.get("ood_r2", [])], ignore_index=True)
+nets = style.read_tables(paths, "ood_r2")
 nets = nets[nets.metric == "ood_r2"]
 prov = json.loads(provenance)
 

@@ -30,14 +30,11 @@ import json
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
 from disentangle.figures import style
 
 style.apply()
-df = pd.concat(
-    [pd.read_parquet(p) for p in json.loads(tables)["generative_scores"]], ignore_index=True
-)
+df = style.read_tables(tables, "generative_scores")
 prov = json.loads(provenance)
 scores = [m for m in style.SCORE_LABELS if m in set(df.metric)]
 wide = df[df.metric.isin(scores)].pivot_table(index="model", columns="metric", values="value")

@@ -44,8 +44,8 @@ from disentangle.figures import style
 
 style.apply()
 paths = json.loads(tables)
-gen = pd.concat([pd.read_parquet(p) for p in paths["generative_scores"]], ignore_index=True)
-net = pd.concat([pd.read_parquet(p) for p in paths["disentanglement"]], ignore_index=True)
+gen = style.read_tables(paths, "generative_scores")
+net = style.read_tables(paths, "disentanglement")
 prov = json.loads(provenance)
 scores = [
     "ood_r2",

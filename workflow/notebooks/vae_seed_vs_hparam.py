@@ -38,9 +38,7 @@ import pandas as pd
 from disentangle.figures import style
 
 style.apply()
-df = pd.concat(
-    [pd.read_parquet(p) for p in json.loads(tables)["generative_scores"]], ignore_index=True
-)
+df = style.read_tables(tables, "generative_scores")
 prov = json.loads(provenance)
 scores = [
     "mig.discrete_mig",

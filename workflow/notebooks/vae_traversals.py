@@ -38,7 +38,7 @@ import pandas as pd
 from disentangle.figures import style
 
 style.apply()
-df = pd.concat([pd.read_parquet(p) for p in json.loads(tables)["traversals"]], ignore_index=True)
+df = style.read_tables(tables, "traversals")
 prov = json.loads(provenance)
 first_seed = df[df.seed == df.seed.min()]
 values = sorted(first_seed.swept_value.dropna().unique()) or [None]

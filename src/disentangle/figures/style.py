@@ -15,6 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 PANEL_SIZE = (3.4, 2.8)  # inches: one column of the paper
@@ -106,6 +107,14 @@ def series_colors(series: str, levels: list) -> dict:
     if numeric and len(levels) > 1:
         palette = sns.color_palette("viridis", len(levels) + 1)[: len(levels)]
     return dict(zip(levels, palette, strict=True))
+
+
+def read_tables(tables: str | dict, kind: str) -> pd.DataFrame:
+    """One DataFrame from every table of ``kind`` a panel was given (the notebooks' ``tables``
+    parameter, JSON or already parsed); empty when the panel has none of that kind."""
+    paths = json.loads(tables) if isinstance(tables, str) else tables
+    frames = [pd.read_parquet(p) for p in paths.get(kind, [])]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def apply() -> None:
