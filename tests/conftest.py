@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,21 @@ from disentangle.data.ingredients import write_ingredients
 from disentangle.experiment import ExperimentSpec
 
 REPO = Path(__file__).resolve().parents[1]
+# What a copy of the repository for a workflow run leaves out: environments, results, outputs.
+REPO_IGNORE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "venv",
+    "results",
+    ".snakemake",
+    "__pycache__",
+    "*.egg-info",
+    ".pytest_cache",
+    ".ruff_cache",
+    "*.pdf",
+    "*.png",
+    "report.html",
+)
 
 torch.set_num_threads(1)  # bitwise comparisons below assume a fixed thread count
 
@@ -33,3 +50,26 @@ def tiny(tmp_path):
     path = tmp_path / "ingredients.pt"
     write_ingredients(exp, str(path), n_train=512, n_test=256, eval_seed=0)
     return exp, path
+
+
+def copy_repo(dest: Path) -> Path:
+    """A clean copy of the repository at ``dest`` (no results, figures or environments)."""
+    shutil.copytree(REPO, dest, ignore=REPO_IGNORE)
+    return dest
+
+
+def train_command(experiment: str, spec: str, ingredients: Path, out: Path, ckpt: Path) -> list:
+    """The training rule's command line, one CPU thread."""
+    return [sys.executable, "-u", "-m", "disentangle", "train", "--experiment", experiment,
+            "--spec", spec, "--ingredients", str(ingredients), "--out", str(out),
+            "--checkpoint", str(ckpt), "--device", "cpu", "--threads", "1"]  # fmt: skip
+
+
+def assert_same_weights(a_path: Path, b_path: Path) -> tuple[dict, dict]:
+    """Two model files hold bit-identical weights; returns both, for further checks."""
+    a = torch.load(a_path, weights_only=False)
+    b = torch.load(b_path, weights_only=False)
+    assert a["model"].keys() == b["model"].keys()
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
+    return a, b

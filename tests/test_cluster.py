@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -20,11 +19,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 from cluster.local_slurm import ClusterUnavailable, LocalSlurm, start_cluster
 
-from conftest import REPO, tiny_experiment
+from conftest import REPO, assert_same_weights, copy_repo, tiny_experiment, train_command
 from disentangle.data.ingredients import write_ingredients
 
 # profiles/slurm with the test cluster's partition, sizes and status command layered on top;
@@ -36,20 +34,6 @@ PROFILES = (
     "profiles/slurm-local",
     "--workflow-profile",
     "none",
-)
-IGNORE = shutil.ignore_patterns(
-    ".git",
-    ".venv",
-    "venv",
-    "results",
-    ".snakemake",
-    "__pycache__",
-    "*.egg-info",
-    ".pytest_cache",
-    ".ruff_cache",
-    "*.pdf",
-    "*.png",
-    "report.html",
 )
 SUBMITTED = re.compile(r"Job \d+ has been submitted with SLURM jobid (\d+)")
 GPU_RULES = ("train", "train_generative")  # profiles/slurm(-local) give these a GPU
@@ -163,12 +147,6 @@ def rule_of(job: dict[str, str]) -> str:
     return job["Comment"].removeprefix("rule_").split("_wildcards_")[0]
 
 
-def copy_repo(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("slurm-wf") / "repo"
-    shutil.copytree(REPO, work, ignore=IGNORE)
-    return work
-
-
 def run_through_slurm(slurm: LocalSlurm, work: Path, *args: str) -> tuple[Counter, Counter]:
     """Run Snakemake with the SLURM profiles in ``work``; check that every job it submitted
     completed in SLURM (a failed and retried job would leave a FAILED one), that each rule ran
@@ -207,7 +185,7 @@ def run_through_slurm(slurm: LocalSlurm, work: Path, *args: str) -> tuple[Counte
 def test_one_panel_through_slurm(slurm, tmp_path_factory):
     """Fig. 3a of the smoke preset: ingredients, training (with a GPU), OOD metric and panel,
     each a SLURM job but the panel, which may be a local rule."""
-    work = copy_repo(tmp_path_factory)
+    work = copy_repo(tmp_path_factory.mktemp("slurm-wf") / "repo")
     targets = ("figures/fig3a.pdf", "figures/fig3a.png")
     expected, submitted = run_through_slurm(
         slurm, work, *targets, "--configfile", "config/smoke.yaml"
@@ -223,7 +201,7 @@ def test_one_panel_through_slurm(slurm, tmp_path_factory):
 def test_smoke_preset_through_slurm(slurm, tmp_path_factory):
     """Every panel of the smoke preset, with all training and every other non-local rule
     submitted through profiles/slurm to SLURM."""
-    work = copy_repo(tmp_path_factory)
+    work = copy_repo(tmp_path_factory.mktemp("slurm-wf") / "repo")
     expected, submitted = run_through_slurm(slurm, work, "--configfile", "config/smoke.yaml")
     assert expected["train"] >= 10 and submitted["train"] == expected["train"]
     assert submitted["train_generative"] == expected["train_generative"]
@@ -237,11 +215,9 @@ def test_smoke_preset_through_slurm(slurm, tmp_path_factory):
             assert fig.exists() and fig.stat().st_size > 5000, fig
 
 
-def train_command(spec: str, ingredients: Path, out: Path, ckpt: Path) -> str:
-    """The rule's training command line, for ``sbatch --wrap``."""
-    args = [sys.executable, "-u", "-m", "disentangle", "train", "--experiment", "killme"]
-    args += ["--spec", spec, "--ingredients", str(ingredients), "--out", str(out)]
-    args += ["--checkpoint", str(ckpt), "--device", "cpu", "--threads", "1"]
+def sbatch_train(spec: str, ingredients: Path, out: Path, ckpt: Path) -> str:
+    """The training rule's command line, for ``sbatch --wrap``."""
+    args = train_command("killme", spec, ingredients, out, ckpt)
     return "OMP_NUM_THREADS=1 exec " + shlex.join(args)
 
 
@@ -259,11 +235,11 @@ def test_scancel_mid_training_then_resume(slurm, tmp_path):
     write_ingredients(exp, str(ing), 256, 64, 0)
     model, ckpt = tmp_path / "m.pt", tmp_path / "m.ckpt"
     ref = slurm.sbatch(
-        train_command(spec, ing, tmp_path / "ref.pt", tmp_path / "ref.ckpt"),
+        sbatch_train(spec, ing, tmp_path / "ref.pt", tmp_path / "ref.ckpt"),
         tmp_path / "ref.log",
         cwd=REPO,
     )
-    first = slurm.sbatch(train_command(spec, ing, model, ckpt), tmp_path / "first.log", cwd=REPO)
+    first = slurm.sbatch(sbatch_train(spec, ing, model, ckpt), tmp_path / "first.log", cwd=REPO)
 
     deadline = time.monotonic() + 180
     while not ckpt.exists() and time.monotonic() < deadline:
@@ -281,7 +257,7 @@ def test_scancel_mid_training_then_resume(slurm, tmp_path):
     saved = re.search(r"checkpoint saved at step (\d+)", first_log)
     assert saved, first_log[-2000:]
 
-    second = slurm.sbatch(train_command(spec, ing, model, ckpt), tmp_path / "second.log", cwd=REPO)
+    second = slurm.sbatch(sbatch_train(spec, ing, model, ckpt), tmp_path / "second.log", cwd=REPO)
     for job in (second, ref):
         state = slurm.wait_for_state(job, {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"}, 600)
         assert state == "COMPLETED", (job, slurm.job(job), slurm.logs_tail())
@@ -295,9 +271,5 @@ def test_scancel_mid_training_then_resume(slurm, tmp_path):
     assert "resuming" not in (tmp_path / "ref.log").read_text()
     assert not ckpt.exists()  # the finished job removes its checkpoint
 
-    a = torch.load(model, weights_only=False)
-    b = torch.load(tmp_path / "ref.pt", weights_only=False)
-    assert a["model"].keys() == b["model"].keys()
-    for key in a["model"]:
-        assert torch.equal(a["model"][key], b["model"][key]), key
+    a, b = assert_same_weights(model, tmp_path / "ref.pt")
     assert a["history"] == b["history"]

@@ -6,12 +6,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import torch
 
-from conftest import REPO, tiny_experiment
+from conftest import REPO, assert_same_weights, tiny_experiment, train_command
 from disentangle.data.ingredients import write_ingredients
 from disentangle.training import train_ensemble
 
@@ -165,26 +164,7 @@ def test_killed_process_resumes(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
 
     def command(out, ckpt):
-        return [
-            sys.executable,
-            "-m",
-            "disentangle",
-            "train",
-            "--experiment",
-            "killme",
-            "--spec",
-            spec,
-            "--ingredients",
-            str(ing),
-            "--out",
-            str(out),
-            "--checkpoint",
-            str(ckpt),
-            "--device",
-            "cpu",
-            "--threads",
-            "1",
-        ]
+        return train_command("killme", spec, ing, out, ckpt)
 
     ckpt = tmp_path / "ckpt.pt"
     proc = subprocess.Popen(
@@ -215,10 +195,7 @@ def test_killed_process_resumes(tmp_path):
         capture_output=True,
         check=True,
     )
-    a = torch.load(tmp_path / "m.pt", weights_only=False)
-    b = torch.load(tmp_path / "ref.pt", weights_only=False)
-    for key in a["model"]:
-        assert torch.equal(a["model"][key], b["model"][key]), key
+    a, b = assert_same_weights(tmp_path / "m.pt", tmp_path / "ref.pt")
     assert a["history"] == b["history"]
 
 
@@ -236,26 +213,7 @@ def test_sigterm_checkpoints_exits_75_and_resumes(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
 
     def command(out, ckpt):
-        return [
-            sys.executable,
-            "-m",
-            "disentangle",
-            "train",
-            "--experiment",
-            "preempt",
-            "--spec",
-            spec,
-            "--ingredients",
-            str(ing),
-            "--out",
-            str(out),
-            "--checkpoint",
-            str(ckpt),
-            "--device",
-            "cpu",
-            "--threads",
-            "1",
-        ]
+        return train_command("preempt", spec, ing, out, ckpt)
 
     ckpt, log = tmp_path / "ckpt.pt", tmp_path / "log.txt"
     with open(log, "w") as stderr:
@@ -285,7 +243,4 @@ def test_sigterm_checkpoints_exits_75_and_resumes(tmp_path):
         capture_output=True,
         check=True,
     )
-    a = torch.load(tmp_path / "m.pt", weights_only=False)
-    b = torch.load(tmp_path / "ref.pt", weights_only=False)
-    for key in a["model"]:
-        assert torch.equal(a["model"][key], b["model"][key]), key
+    assert_same_weights(tmp_path / "m.pt", tmp_path / "ref.pt")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 
@@ -11,24 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, copy_repo
 
 pytestmark = pytest.mark.workflow
-
-IGNORE = shutil.ignore_patterns(
-    ".git",
-    ".venv",
-    "venv",
-    "results",
-    ".snakemake",
-    "__pycache__",
-    "*.egg-info",
-    ".pytest_cache",
-    ".ruff_cache",
-    "*.pdf",
-    "*.png",
-    "report.html",
-)
 
 
 def snakemake(cwd, *args, timeout=900):
@@ -49,9 +33,7 @@ def scheduled_jobs(output: str) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def smoke_copy(tmp_path_factory):
-    work = tmp_path_factory.mktemp("wf") / "repo"
-    shutil.copytree(REPO, work, ignore=IGNORE)
-    return work
+    return copy_repo(tmp_path_factory.mktemp("wf") / "repo")
 
 
 def test_one_panel_schedules_only_its_chain(smoke_copy):
@@ -151,8 +133,7 @@ def test_second_copy_gives_byte_identical_tables_and_figures(smoke_copy, tmp_pat
     is byte-identical (SOURCE_DATE_EPOCH-free PDFs, no timestamps anywhere, seeded everything)."""
     if not (smoke_copy / "figures/fig3a.pdf").exists():
         pytest.skip("needs the smoke run of test_smoke_dag_builds_every_panel")
-    second = tmp_path / "repo"
-    shutil.copytree(REPO, second, ignore=IGNORE)
+    second = copy_repo(tmp_path / "repo")
     run = snakemake(
         second, "--cores", "2", *DETERMINISM_TARGETS, "--configfile", "config/smoke.yaml"
     )
