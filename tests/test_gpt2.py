@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from disentangle.models.gpt2 import GPT2, hashed_uniform
+from disentangle.models.gpt2 import GPT2, dropout_keep, hashed_bits
 from disentangle.seeding import generator
 
 
@@ -92,11 +92,26 @@ def test_dropout_is_per_member_and_reproducible():
     assert not torch.allclose(ens.eval()(u)[1], a)  # and none in eval mode
 
 
-def test_hashed_uniform_is_uniform():
-    x = hashed_uniform(torch.tensor([1, 2]), step=3, site=0, shape=(100_000,))
+def test_hashed_bits_are_uniform_and_independent():
+    x = hashed_bits(torch.tensor([1, 2]), step=3, n=100_000).double() / 2**32
     assert x.min() >= 0 and x.max() < 1
     assert abs(float(x.mean()) - 0.5) < 0.005
     assert abs(float((x < 0.1).float().mean()) - 0.1) < 0.005
     assert not torch.equal(x[0], x[1])
-    assert torch.equal(x, hashed_uniform(torch.tensor([1, 2]), 3, 0, (100_000,)))
+    assert torch.equal(x, hashed_bits(torch.tensor([1, 2]), 3, 100_000).double() / 2**32)
     assert abs(float(torch.corrcoef(torch.stack([x[0, :-1], x[0, 1:]]))[0, 1])) < 0.02
+    # consecutive steps of one member are not shifted copies of each other
+    y = hashed_bits(torch.tensor([1, 2]), step=4, n=100_000).double() / 2**32
+    assert abs(float(torch.corrcoef(torch.stack([x[0], y[0]]))[0, 1])) < 0.02
+
+
+def test_dropout_keep_rate_and_sites():
+    seeds = torch.tensor([5, 6, 7])
+    sizes = [3000, 50_001, 3000]
+    masks = dropout_keep(seeds, step=11, sizes=sizes, p=0.1)
+    assert [m.shape for m in masks] == [(3, s) for s in sizes]
+    kept = torch.cat(masks, dim=1).float()
+    assert abs(float(kept.mean()) - 0.9) < 0.003  # drop rate 6554 / 65536 = 0.100006
+    # one member's masks do not depend on which other members share the ensemble
+    alone = dropout_keep(seeds[1:2], step=11, sizes=sizes, p=0.1)
+    assert all(torch.equal(a[0], m[1]) for a, m in zip(alone, masks, strict=True))

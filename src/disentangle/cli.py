@@ -344,8 +344,12 @@ def cmd_score_networks(args: argparse.Namespace) -> None:
     states = final_states(model, encoder, exp.task, x, noise).cpu().numpy()
     states_test = final_states(model, encoder, exp.task, x_test, noise_test).cpu().numpy()
     labels = discretise(x.numpy(), int(settings["n_bins"]))
+    counts = [n for n, _ in members]
+    scored = {min(counts), max(counts)} if settings["network_tasks"] == "extremes" else set(counts)
     rows = []
     for i, (n_tasks, seed) in enumerate(members):
+        if n_tasks not in scored:
+            continue
         member = sample_metric_rows(
             states[i], labels, x.numpy(), seed, int(settings["dci_estimators"])
         )

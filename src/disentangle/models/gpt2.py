@@ -12,8 +12,8 @@ Written here in plain torch (no model hub, nothing downloaded), with HF's defaul
   projections of each block N(0, 0.02/√(2·n_layer)) (GPT-2's scaled residual init); the input
   Linear(41→64) keeps nn.Linear's default U(±1/√41).
 
-Dropout masks come from a counter-based hash of (member's dropout seed, training step, site,
-position) rather than the global RNG, so that a member's masks are the same alone or in an
+Dropout masks come from a counter-based hash of (member's dropout seed, training step, position)
+rather than the global RNG, so that a member's masks are the same alone or in an
 ensemble and after a resume, on any device. The training loop sets ``rng_step`` every step.
 """
 
@@ -45,13 +45,40 @@ def _mix32(x: torch.Tensor) -> torch.Tensor:
     return x ^ (x >> 16)
 
 
-def hashed_uniform(seeds: torch.Tensor, step: int, site: int, shape: tuple[int, ...]):
-    """U[0, 1) numbers of shape (K, *shape), a pure function of (seeds[k], step, site, index)."""
-    n = math.prod(shape)
-    key = _mix32((seeds & _M32) ^ _mix32(torch.tensor((step * 16 + site) & _M32)))  # (K,)
-    idx = torch.arange(n, device=seeds.device, dtype=torch.int64)
-    x = _mix32(_mix32((key[:, None] + idx[None, :]) & _M32) ^ key[:, None])
-    return ((x >> 8).to(torch.float32) * (1.0 / (1 << 24))).view(len(seeds), *shape)
+_WEYL: dict[tuple[int, str], torch.Tensor] = {}
+
+
+def hashed_bits(seeds: torch.Tensor, step: int, n: int) -> torch.Tensor:
+    """32 random bits per element, (K, n) int64 in [0, 2³²): a pure function of (seeds[k], step,
+    index). A Weyl sequence index·φ·2³² offset by the member's step key, then one murmur3
+    finaliser round, in place (this runs every training step, so it is kept to ~12 passes)."""
+    key = _mix32((seeds & _M32) ^ _mix32(torch.tensor(step & _M32)))  # (K,)
+    cache = (n, str(seeds.device))
+    if cache not in _WEYL:
+        idx = torch.arange(n, device=seeds.device, dtype=torch.int64)
+        _WEYL[cache] = (idx * 0x9E3779B9) & _M32
+    x = _WEYL[cache][None, :] + key[:, None]
+    x.bitwise_and_(_M32)
+    x.bitwise_xor_(x >> 16)
+    x.mul_(0x7FEB352D).bitwise_and_(_M32)
+    x.bitwise_xor_(x >> 15)
+    x.mul_(0x5BD1E995).bitwise_and_(_M32)
+    return x.bitwise_xor_(x >> 16)
+
+
+def dropout_keep(seeds: torch.Tensor, step: int, sizes: list[int], p: float) -> list[torch.Tensor]:
+    """Keep masks (K, size) bool for several dropout sites from one hashed stream. Each 32-bit
+    value gives two 16-bit uniforms, so a unit is dropped with probability round(p·2¹⁶)/2¹⁶
+    (0.100006 for p = 0.1)."""
+    total, threshold = sum(sizes), round(p * 65536)
+    half = (total + 1) // 2
+    bits = hashed_bits(seeds, step, half)
+    keep = torch.empty((2, len(seeds), half), dtype=torch.bool, device=seeds.device)
+    torch.ge(bits & 0xFFFF, threshold, out=keep[0])
+    torch.ge(bits.bitwise_right_shift_(16), threshold, out=keep[1])
+    # member k's stream: its low halves, then its high halves
+    keep = keep.transpose(0, 1).reshape(len(seeds), 2 * half)[:, :total]
+    return list(keep.split(sizes, dim=1))
 
 
 def _layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -137,29 +164,38 @@ class GPT2(nn.Module):
     def hidden_size(self) -> int:
         return self.w_in.shape[-1]
 
-    def _dropout(self, x: torch.Tensor, site: int) -> torch.Tensor:
-        if not self.training or self.dropout == 0:
+    def _dropout(self, x: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+        if keep is None:
             return x
-        u = hashed_uniform(self.dropout_seed, self.rng_step, site, tuple(x.shape[1:]))
-        return x * (u >= self.dropout).to(x.dtype) / (1.0 - self.dropout)
+        return x * keep.reshape(x.shape).to(x.dtype) * (1.0 / (1.0 - self.dropout))
+
+    def _keep_masks(self, k: int, b: int, t: int) -> list:
+        """The step's keep masks of the four dropout sites (embeddings, attention weights, the
+        two residual branches), or Nones in eval mode."""
+        if not self.training or self.dropout == 0:
+            return [None] * 4
+        e = self.hidden_size
+        sizes = [b * t * e, b * N_HEAD * t * t, b * t * e, b * t * e]
+        return dropout_keep(self.dropout_seed, self.rng_step, sizes, self.dropout)
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         """Inputs (K, B, T, I) → final-LayerNorm states (K, B, T, E)."""
         k, b, t, i = u.shape
         e, heads = self.hidden_size, N_HEAD
         dh = e // heads
-        x = self._dropout(_linear(u.reshape(k, b * t, i), self.w_in, self.b_in), site=0)
+        keep = self._keep_masks(k, b, t)
+        x = self._dropout(_linear(u.reshape(k, b * t, i), self.w_in, self.b_in), keep[0])
 
         a = _linear(_layer_norm(x, self.ln1_w, self.ln1_b), self.attn_w, self.attn_b)
         q, kk, v = (z.reshape(k, b, t, heads, dh).permute(0, 1, 3, 2, 4) for z in a.split(e, -1))
         scores = q @ kk.transpose(-1, -2) / math.sqrt(dh)  # (K, B, heads, T, T)
         causal = torch.ones(t, t, dtype=torch.bool, device=u.device).tril()
         scores = scores.masked_fill(~causal, float("-inf"))
-        probs = self._dropout(torch.softmax(scores, dim=-1), site=1)
+        probs = self._dropout(torch.softmax(scores, dim=-1), keep[1])
         ctx = (probs @ v).permute(0, 1, 3, 2, 4).reshape(k, b * t, e)
-        x = x + self._dropout(_linear(ctx, self.attn_proj_w, self.attn_proj_b), site=2)
+        x = x + self._dropout(_linear(ctx, self.attn_proj_w, self.attn_proj_b), keep[2])
 
         m = _layer_norm(x, self.ln2_w, self.ln2_b)
         m = F.gelu(_linear(m, self.fc_w, self.fc_b), approximate="tanh")
-        x = x + self._dropout(_linear(m, self.mlp_proj_w, self.mlp_proj_b), site=3)
+        x = x + self._dropout(_linear(m, self.mlp_proj_w, self.mlp_proj_b), keep[3])
         return _layer_norm(x, self.lnf_w, self.lnf_b).view(k, b, t, e)
