@@ -26,24 +26,19 @@ import time
 import numpy as np
 import torch
 
+from disentangle.data.dsprites import FACTOR_SIZES, sample_factors
 from disentangle.metrics import beta_vae_score, factor_vae_score, score
-
-CARDINALITIES = (3, 6, 40, 32, 32)
 
 
 def synthetic_code(factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A 10-d code of the factors: warped, partly rotated, noisy, plus 5 noise dimensions."""
-    u = factors / (np.asarray(CARDINALITIES) - 1.0)
+    u = factors / (np.asarray(FACTOR_SIZES) - 1.0)
     warped = (u[:, 0], u[:, 1] ** 2, np.sin(np.pi * u[:, 2] / 2), u[:, 3], np.tanh(2 * u[:, 4]))
     z = np.stack(warped, axis=1)
     c, s = np.cos(np.pi / 6), np.sin(np.pi / 6)
     z[:, [3, 4]] = z[:, [3, 4]] @ np.array([[c, -s], [s, c]])
     z = z + 0.05 * rng.standard_normal(z.shape)
     return np.concatenate([z, rng.standard_normal((len(z), 5))], axis=1)
-
-
-def sample_factors(n: int, rng: np.random.Generator) -> np.ndarray:
-    return np.stack([rng.integers(0, k, n) for k in CARDINALITIES], axis=1)
 
 
 def main() -> None:
