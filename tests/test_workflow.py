@@ -16,9 +16,9 @@ pytestmark = pytest.mark.workflow
 
 
 def snakemake(cwd, *args, timeout=1800):
-    # A guard against a hung run, not a speed check (benchmarks/ measures speed): the smoke DAG
-    # takes ~6-8 min on 2 idle cores, and a 900 s limit failed once on a host shared with a
-    # quick-preset run.
+    # A guard against a hung run, not a speed check (benchmarks/ measures speed; CI's
+    # `--durations` lists how long the smoke DAG took). 900 s failed once on a host that shared
+    # its 2 cores with a quick-preset run.
     return subprocess.run(
         [sys.executable, "-m", "snakemake", *args],
         cwd=cwd,
