@@ -115,3 +115,20 @@ def test_dropout_keep_rate_and_sites():
     # one member's masks do not depend on which other members share the ensemble
     alone = dropout_keep(seeds[1:2], step=11, sizes=sizes, p=0.1)
     assert all(torch.equal(a[0], m[1]) for a, m in zip(alone, masks, strict=True))
+
+
+def test_last_state_is_the_last_position_of_forward():
+    members = random_members(3)
+    model = GPT2.from_members(members).double().eval()
+    u = torch.randn(3, 5, 22, 41, dtype=torch.float64)
+    last = model.last_state(u)
+    assert last.shape == (3, 5, 64)
+    assert torch.allclose(last, model(u)[:, :, -1], atol=1e-12, rtol=0)
+    # the earlier positions matter through attention: changing one moves the last state
+    v = u.clone()
+    v[:, :, 3] += 1.0
+    assert (model.last_state(v) - last).abs().max() > 1e-3
+    # in training mode the masks cover the whole sequence: the same as forward's last position
+    model.train()
+    model.rng_step = 3
+    assert torch.allclose(model.last_state(u), model(u)[:, :, -1], atol=1e-12, rtol=0)

@@ -50,12 +50,14 @@ def final_states(
     """
     device = next(model.parameters()).device
     k = model.n_members
+    # an architecture may compute the last step alone more cheaply (GPT-2: the MLP at one position)
+    last = getattr(model, "last_state", None) or (lambda u: model(u)[:, :, -1])
     out = []
     for start in range(0, x.shape[0], chunk):
         xs = x[start : start + chunk].to(device).expand(k, -1, -1)
         ns = noise[start : start + chunk].to(device).expand(k, -1, -1, -1)
         u = build_inputs(task, encoder, xs, ns)
-        out.append(model(u)[:, :, -1])
+        out.append(last(u))
     return torch.cat(out, dim=1)
 
 

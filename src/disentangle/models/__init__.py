@@ -5,7 +5,9 @@ An architecture is a class registered in ``ARCHITECTURES`` with
   drawn only from its own generator ``g`` (so a member is the same alone or in an ensemble);
 - ``from_members(members)``: stack members into one ``nn.Module``;
 - ``forward(u)``: inputs (K, B, T, I) → hidden states (K, B, T, H) that the read-out and the
-  metrics use; ``n_members`` and ``hidden_size`` properties.
+  metrics use; ``n_members`` and ``hidden_size`` properties;
+- optionally ``last_state(u)`` → (K, B, H), the last step's state alone, where that is cheaper
+  than ``forward`` (GPT-2); the metrics use it when it is there.
 Adding an architecture = one module here + one registry entry + its name in the config schema.
 """
 
