@@ -209,8 +209,9 @@ class GPT2(nn.Module):
         LayerNorms after attention only at the last one, and the scores are (T,) per head, not
         (T, T). ``metrics.ood.final_states`` of a 15-member quick-preset GPT-2 on 4096 trials, one
         thread: 23.9 s through ``forward``, 5.7 s through this (1.2 s of it the mixing encoder);
-        the same arithmetic up to float rounding (2·10⁻⁶ there; ``tests/test_gpt2.py``). In training mode the dropout masks are drawn for
-        the whole sequence, so this falls back to ``forward``.
+        the same arithmetic up to float rounding (2·10⁻⁶ there; ``tests/test_gpt2.py``). In
+        training mode the dropout masks are drawn for the whole sequence, so this falls back to
+        ``forward``.
         """
         if self.training and self.dropout > 0:
             return self.forward(u)[:, :, -1]
