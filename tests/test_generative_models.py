@@ -44,6 +44,59 @@ def test_conv_encoder_decoder_shapes_and_dlib_sizes():
     assert n_params == 309_204 + 381_313
 
 
+def test_glorot_draws_do_not_depend_on_the_memory_layout(monkeypatch):
+    """uniform_ fills storage order; the init must give channels-last weights the same values."""
+    from disentangle.generative import networks
+
+    fast = glorot_init_(DeconvDecoder(n_latent=10), gen(5))
+    monkeypatch.setattr(networks, "CONV_MEMORY_FORMAT", torch.contiguous_format)
+    plain = glorot_init_(DeconvDecoder(n_latent=10), gen(5))
+    assert plain.deconvs[1].weight.is_contiguous()
+    assert fast.deconvs[1].weight.is_contiguous(memory_format=torch.channels_last)
+    assert not fast.deconvs[1].weight.is_contiguous()
+    for a, b in zip(fast.parameters(), plain.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_channels_last_layout_leaves_the_function_unchanged():
+    """The conv stacks run channels-last (a speed choice); the maths must be the plain NCHW one:
+    the same weights applied with torch.nn.functional on contiguous tensors, in float64, and
+    gradients too."""
+    import torch.nn.functional as F
+
+    enc = glorot_init_(GaussianEncoder(IMAGE, n_latent=10), gen(1)).double()
+    dec = glorot_init_(DeconvDecoder(n_latent=10, n_channels=1), gen(2)).double()
+    assert all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in enc.body.convs)
+    x = torch.rand(4, *IMAGE, generator=gen(3), dtype=torch.float64)
+
+    def plain_encoder(x):
+        h = x.contiguous()
+        for conv in enc.body.convs:
+            w = conv.weight.contiguous()
+            h = F.relu(F.conv2d(h, w, conv.bias, conv.stride, conv.padding)).contiguous()
+        h = F.relu(F.linear(h.reshape(h.shape[0], -1), enc.body.dense.weight, enc.body.dense.bias))
+        return F.linear(h, enc.mean.weight, enc.mean.bias)
+
+    def plain_decoder(z):
+        h = z
+        for layer in dec.dense:
+            h = F.relu(F.linear(h, layer.weight, layer.bias))
+        h = h.reshape(-1, 64, 4, 4).contiguous()
+        for i, d in enumerate(dec.deconvs):
+            h = F.conv_transpose2d(h, d.weight.contiguous(), d.bias, d.stride, d.padding)
+            h = (F.relu(h) if i < len(dec.deconvs) - 1 else h).contiguous()
+        return h
+
+    mean = enc(x)[0]
+    torch.testing.assert_close(mean, plain_encoder(x), rtol=1e-12, atol=1e-12)
+    out = dec(mean)
+    torch.testing.assert_close(out, plain_decoder(mean), rtol=1e-12, atol=1e-12)
+    w = enc.body.convs[1].weight
+    grad_fast = torch.autograd.grad(dec(enc(x)[0]).square().sum(), w)[0]
+    grad_plain = torch.autograd.grad(plain_decoder(plain_encoder(x)).square().sum(), w)[0]
+    torch.testing.assert_close(grad_fast, grad_plain, rtol=1e-10, atol=1e-12)
+
+
 def test_glorot_init_bounds_and_seeding():
     enc = glorot_init_(GaussianEncoder(IMAGE, 10), gen(0))
     w = enc.body.convs[2].weight.detach()  # fan_in = 32·4, fan_out = 64·4
