@@ -17,8 +17,9 @@ Initialisation is TF's default (Glorot-uniform weights, zero biases), drawn from
 Memory layout: the conv stacks keep their weights and activations channels-last (NHWC strides,
 ``CONV_MEMORY_FORMAT``). The maths is unchanged (same tensors, same logical shapes, the flatten
 before the dense layer still reads C, H, W order); only the kernels oneDNN picks differ. A
-training step of the dSprites β-VAE (batch 64) measured 1.35× faster on one thread and 1.5× on
-two on an AVX2 host, and within noise on an AVX512 one (benchmarks/README.md).
+dSprites training step (batch 64) measured 1.1-1.6× faster on an AVX2 host, depending on the
+method and thread count, and within noise on an AVX512 one (benchmarks/generative_step.py,
+benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def glorot_init_(module: nn.Module, generator: torch.Generator) -> nn.Module:
         if isinstance(layer, nn.Linear | nn.Conv2d | nn.ConvTranspose2d):
             # drawn into a contiguous tensor, then copied: uniform_ fills storage order, so this
             # keeps the draws independent of the parameter's memory layout (channels-last)
-            weight = torch.empty(layer.weight.shape, dtype=layer.weight.dtype)
+            weight = torch.empty_like(layer.weight, memory_format=torch.contiguous_format)
             nn.init.xavier_uniform_(weight, generator=generator)
             with torch.no_grad():
                 layer.weight.copy_(weight)
