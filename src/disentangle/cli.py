@@ -489,6 +489,9 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=cmd_theory)
 
     args = parser.parse_args(argv)
+    from disentangle.runtime import tune_allocator
+
+    tune_allocator()  # keep freed tensors' pages in the process (disentangle.runtime)
     args.func(args)
 
 

@@ -1,0 +1,58 @@
+"""Process-level settings every workflow command applies before it starts working.
+
+``tune_allocator`` keeps freed memory in the process instead of handing it back to the kernel.
+glibc's malloc serves requests above a threshold (128 KiB, raised dynamically up to 32 MiB) with
+a fresh ``mmap`` and unmaps them on ``free``, and trims the heap top beyond another threshold.
+PyTorch on CPU allocates every intermediate tensor through malloc, so a loop over batches of a
+few-MiB activations (a conv encoder at batch 256, a recurrent ensemble's states over 16384 trials)
+maps, faults in page by page, zeroes and unmaps the same memory every iteration: on the 2-vCPU VM
+this project is developed on, encoding dSprites images spent a third of its time in the kernel.
+Raising the mmap and trim thresholds and padding heap growth makes the second batch reuse the
+first batch's pages. ``python benchmarks/allocator.py`` measures it (README "Speed"): the same
+work with and without, in child processes.
+
+Peak memory does not grow (freed memory is reused before the heap grows), but a process keeps
+its peak until it exits; every workflow command is a short-lived process. Set
+``DISENTANGLE_MALLOC_TUNING=0`` to leave the allocator alone. Only glibc is tuned; other C
+libraries (macOS, musl) are left as they are.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+
+# mallopt parameters (glibc's malloc.h)
+M_TRIM_THRESHOLD = -1
+M_TOP_PAD = -2
+M_MMAP_THRESHOLD = -3
+
+#: parameter → value. 1 GiB thresholds: freed blocks below a GiB stay in the heap; larger ones
+#: (rare here) are still mapped and unmapped. A 256 MiB pad makes the heap grow in big steps.
+ALLOCATOR_SETTINGS = {
+    M_MMAP_THRESHOLD: 1 << 30,
+    M_TRIM_THRESHOLD: 1 << 30,
+    M_TOP_PAD: 256 << 20,
+}
+
+ENV_SWITCH = "DISENTANGLE_MALLOC_TUNING"
+
+
+def tune_allocator() -> bool:
+    """Apply ``ALLOCATOR_SETTINGS`` with glibc's ``mallopt``; True if every setting took.
+
+    A no-op returning False when ``DISENTANGLE_MALLOC_TUNING=0`` or the C library is not glibc.
+    Safe to call more than once."""
+    if os.environ.get(ENV_SWITCH, "1").strip() == "0":
+        return False
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")  # glibc's soname on every glibc platform
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt.restype = ctypes.c_int
+    return all(mallopt(param, value) == 1 for param, value in ALLOCATOR_SETTINGS.items())
