@@ -105,6 +105,35 @@ def test_hashed_bits_are_uniform_and_independent():
     assert abs(float(torch.corrcoef(torch.stack([x[0], y[0]]))[0, 1])) < 0.02
 
 
+def _murmur_reference(seed: int, step: int, index: int) -> int:
+    """The hash in plain Python integers (unbounded, so no wrap-around tricks): the bits every
+    dropout mask comes from, whatever integer width the tensors compute them in."""
+    m = 0xFFFFFFFF
+
+    def mix(x):
+        x ^= x >> 16
+        x = (x * 0x7FEB352D) & m
+        x ^= x >> 15
+        x = (x * 0x5BD1E995) & m
+        return x ^ (x >> 16)
+
+    key = mix((seed & m) ^ mix(step & m))
+    return mix(((index * 0x9E3779B9) & m) + key & m)
+
+
+def test_hashed_bits_equal_the_plain_integer_hash():
+    """The int32 tensor arithmetic (wrapping products, masked arithmetic shifts) gives exactly
+    the unsigned 32-bit hash, also for values with the top bit set and large steps."""
+    seeds = torch.tensor([0, 1, 2**31 - 1, 123456789])
+    for step in (0, 7, 2**31 + 5, 2**40 + 3):
+        bits = hashed_bits(seeds, step, 1000)
+        assert bits.dtype == torch.int64 and int(bits.min()) >= 0 and int(bits.max()) < 2**32
+        assert int(bits.max()) >= 2**31  # the sign bit of int32 is exercised
+        for k, seed in enumerate(seeds.tolist()):
+            for i in (0, 1, 2, 500, 999):
+                assert int(bits[k, i]) == _murmur_reference(seed, step, i)
+
+
 def test_dropout_keep_rate_and_sites():
     seeds = torch.tensor([5, 6, 7])
     sizes = [3000, 50_001, 3000]
