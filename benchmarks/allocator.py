@@ -44,6 +44,7 @@ def child(workload: str, threads: int) -> dict:
         from disentangle.generative.sources import DSpritesSource
         from disentangle.generative.train import apply_gradients, represent
         from disentangle.seeding import generator
+        from disentangle.training import make_adam
 
         spec = {"method": "beta_vae", "beta": 4.0, "lr": 1e-3, "seed": 0}
         model = build_model(spec, DSpritesSource.observation_shape)
@@ -57,7 +58,7 @@ def child(workload: str, threads: int) -> dict:
         else:
             model.train()
             settings, groups = model.optimizer_settings(), model.parameter_groups()
-            opts = {n: torch.optim.Adam(groups[n], **settings[n]) for n in settings}
+            opts = {n: make_adam(groups[n], **settings[n]) for n in settings}
             batches = [(torch.rand(64, 1, 64, 64, generator=g) > 0.9).float() for _ in range(4)]
 
             def step(i):

@@ -24,6 +24,7 @@ from disentangle.generative import build_model, networks
 from disentangle.generative.sources import DSpritesSource
 from disentangle.generative.train import apply_gradients, data_rng
 from disentangle.seeding import generator
+from disentangle.training import make_adam
 
 METHODS = {
     "beta_vae": {"method": "beta_vae", "beta": 4.0, "lr": 1e-3},
@@ -42,7 +43,7 @@ def stepper(spec: dict, layout: torch.memory_format, batches: list[torch.Tensor]
         networks.CONV_MEMORY_FORMAT = saved
     settings = model.optimizer_settings()
     groups = model.parameter_groups()
-    opts = {name: torch.optim.Adam(groups[name], **settings[name]) for name in settings}
+    opts = {name: make_adam(groups[name], **settings[name]) for name in settings}
 
     def step(i: int) -> dict[str, float]:
         networks.CONV_MEMORY_FORMAT = layout  # the forward passes read it too

@@ -50,15 +50,16 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
-def make_adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Adam:
+def make_adam(params, lr: float, **kwargs) -> torch.optim.Adam:
     """Adam with the fused kernel where this torch has it for the device (CPU and CUDA since
     torch 2.4): one kernel over all parameters, ~3× faster than the per-tensor loop for the
-    ensemble's few large stacked tensors. Same update rule; rounding may differ in the last bit,
-    and every run of one installation takes the same path."""
+    ensemble's few large stacked tensors (and for FactorVAE's 5 × 10⁶-weight discriminator:
+    15.3 → 4.4 ms per step, one thread). Same update rule; rounding may differ in the last bit,
+    and every run of one installation takes the same path. ``kwargs``: betas, eps, ..."""
     try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
+        return torch.optim.Adam(params, lr=lr, fused=True, **kwargs)
     except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, lr=lr)
+        return torch.optim.Adam(params, lr=lr, **kwargs)
 
 
 def pad_boundaries(boundaries: list[torch.Tensor]) -> torch.Tensor:

@@ -34,7 +34,7 @@ from disentangle.io import atomic_torch_save, load_checkpoint
 from disentangle.preemption import Preempted, preemptible
 from disentangle.provenance import write_sidecar
 from disentangle.seeding import derive_seed, generator
-from disentangle.training import CHECKPOINT_FORMAT, resolve_device
+from disentangle.training import CHECKPOINT_FORMAT, make_adam, resolve_device
 
 MODEL_FORMAT = "disentangle.generative/1"
 
@@ -110,7 +110,7 @@ def train_generative(
     model = build_model(spec, data_source.observation_shape, data_source.n_aux).to(dev).train()
     settings = model.optimizer_settings()
     groups = model.parameter_groups()
-    optimizers = {name: torch.optim.Adam(groups[name], **settings[name]) for name in settings}
+    optimizers = {name: make_adam(groups[name], **settings[name]) for name in settings}
 
     guard = settings_guard(spec, seed, n_steps, batch_size, data_source.describe())
     ckpt_path = Path(checkpoint_path)
