@@ -30,7 +30,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from disentangle.seeding import derive_seed
 
@@ -122,6 +121,8 @@ def beta_vae_accuracy(
 
     Returns ``train_accuracy`` (on the training examples, as dlib) and ``eval_accuracy``.
     """
+    from sklearn.linear_model import LogisticRegression  # on use: ~2 s to load
+
     classes = np.unique(labels_train)
     if classes.size == 1:
         return {

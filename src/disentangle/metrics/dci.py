@@ -24,7 +24,6 @@ Differences from dlib, and why:
 from __future__ import annotations
 
 import numpy as np
-from sklearn.ensemble import GradientBoostingClassifier
 
 from disentangle.metrics.discretize import check_train_test
 from disentangle.seeding import derive_seed
@@ -73,6 +72,8 @@ def importance_and_accuracy(
     n_estimators: int = 100,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit one GBT per factor: importance ``(n_codes, n_factors)``, train and test accuracies."""
+    from sklearn.ensemble import GradientBoostingClassifier  # on use: ~2 s to load
+
     n_codes, n_factors = codes_train.shape[1], factors_train.shape[1]
     importance = np.zeros((n_codes, n_factors))
     acc_train, acc_test = np.zeros(n_factors), np.zeros(n_factors)

@@ -19,8 +19,6 @@ dropped (nothing to recover). Sources may be continuous (floats) or integer labe
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from scipy.stats import rankdata
 
 from disentangle.metrics.discretize import check_codes, check_pair, constant_factors
 
@@ -35,6 +33,8 @@ def abs_correlation(codes: np.ndarray, sources: np.ndarray, correlation: str) ->
     if correlation not in CORRELATIONS:
         raise ValueError(f"correlation = {correlation!r}: expected one of {CORRELATIONS}")
     if correlation == "spearman":
+        from scipy.stats import rankdata  # on use: scipy.stats takes ~0.5 s to load
+
         codes, sources = rankdata(codes, axis=0), rankdata(sources, axis=0)
     a = codes - codes.mean(axis=0)
     b = sources - sources.mean(axis=0)
@@ -61,6 +61,8 @@ def mcc(
             f"sources: all {sources.shape[1]} source(s) are constant; "
             "expected at least one varying source"
         )
+    from scipy.optimize import linear_sum_assignment  # on use: ~0.5 s to load
+
     corr = abs_correlation(codes, sources[:, keep], correlation)
     rows, cols = linear_sum_assignment(corr, maximize=True)
     return {"mcc": float(corr[rows, cols].sum() / corr.shape[1])}

@@ -30,8 +30,6 @@ Differences from dlib, and why:
 from __future__ import annotations
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 
 from disentangle.metrics.discretize import (
     DEFAULT_NUM_BINS,
@@ -66,6 +64,8 @@ def macro_auc(labels: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> flo
 
     ``proba[:, c]`` scores class ``classes[c]``; returns 0.5 when no class can be scored.
     """
+    from sklearn.metrics import roc_auc_score  # on use: ~2 s to load
+
     aucs = []
     for c, value in enumerate(classes):
         positive = labels == value
@@ -83,6 +83,8 @@ def explicitness(
     seed: int = 0,
 ) -> tuple[float, float]:
     """Mean macro ROC-AUC of per-factor logistic regressions on standardised codes (train, test)."""
+    from sklearn.linear_model import LogisticRegression  # on use: ~2 s to load
+
     mean, std = codes_train.mean(axis=0), codes_train.std(axis=0)
     std = np.where(std > 0, std, 1.0)
     z_train, z_test = (codes_train - mean) / std, (codes_test - mean) / std

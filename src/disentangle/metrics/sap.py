@@ -25,7 +25,6 @@ score is taken as 0 (dlib indexes out of range), so the gap is the score itself.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.svm import LinearSVC
 
 from disentangle.metrics.discretize import check_codes, check_pair, check_train_test
 from disentangle.seeding import derive_seed
@@ -64,6 +63,8 @@ def svm_accuracy_matrix(
     seed: int = 0,
 ) -> np.ndarray:
     """Test accuracy of a balanced 1-D LinearSVC(C=0.01) for every (code, factor) pair."""
+    from sklearn.svm import LinearSVC  # on use: ~2 s to load
+
     d, k = codes_train.shape[1], factors_train.shape[1]
     out = np.zeros((d, k))
     for i in range(d):
