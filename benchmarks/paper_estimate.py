@@ -13,7 +13,9 @@ bound by kernel-launch latency, not FLOPs; the estimate is ``batches × step_ms`
 latency per architecture (defaults below, from typical ~5-10 µs launches × the kernels of one
 forward and backward pass; pass ``--gpu-step-ms`` to use a measured figure), plus the FLOP time at
 a sustained 20 TFLOP/s, which only matters for large ensembles. The generative models (dSprites conv
-VAEs) are added from their measured CPU step time and a GPU step time of ~3 ms.
+VAEs, InfoGAN) are added from their CPU step time, measured per method on this machine (one
+thread, one job; ``--no-calibrate``: 0.10 s, the 2026-11-23 host's β-VAE), and a GPU step time of
+~3 ms.
 """
 
 from __future__ import annotations
@@ -39,8 +41,37 @@ CPU_RATE_FALLBACK = {
     "lstm": 1100,
     "gpt2": 450,
 }  # network-batches/s on one core, K ≈ 15 (measured, idle box)
-GENERATIVE_CPU_S = {"dsprites": 0.10, "task": 0.0015}  # s per step, one core (measured)
+GENERATIVE_CPU_S = {"dsprites": 0.10, "task": 0.0015}  # s per step, one core (2026-11-23 host)
 GENERATIVE_GPU_S = {"dsprites": 0.003, "task": 0.0015}
+
+
+def generative_step_s(spec: dict, steps: int = 10) -> float:
+    """Measured seconds per training step (batch 64, one thread) of a dSprites model built from
+    ``spec`` (its method and hyperparameters), as ``train_generative`` runs it: median of
+    ``steps`` steps after two warm-up steps."""
+    import statistics
+    import time
+
+    import torch
+    from generative_step import stepper
+
+    from disentangle.generative import networks
+    from disentangle.generative.sources import DSpritesSource
+    from disentangle.generative.train import data_rng
+    from disentangle.runtime import tune_allocator
+
+    tune_allocator()
+    torch.set_num_threads(1)
+    src = DSpritesSource()
+    batches = [src.sample(64, data_rng(0, s))[0] for s in range(4)]
+    step = stepper(spec, networks.CONV_MEMORY_FORMAT, batches)
+    step(0), step(1)
+    times = []
+    for i in range(steps):
+        t = time.perf_counter()
+        step(i)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
 
 
 def main() -> None:
@@ -73,8 +104,15 @@ def main() -> None:
         step_ms = args.gpu_step_ms or GPU_STEP_MS[arch]
         gpu_s = batches * step_ms / 1e3 + flops / (GPU_TFLOPS * 1e12)
         rows.append((name, arch, k, batches, flops, cpu_s, gpu_s))
+    step_s: dict[str, float] = {}
     for name, model in (resolved.generative or {}).items():
-        steps = model["steps"]
+        steps, method = model["steps"], model["spec"]["method"]
+        cpu_step = GENERATIVE_CPU_S[model["dataset"]]
+        if model["dataset"] == "dsprites" and not args.no_calibrate:
+            if method not in step_s:  # the step's cost does not depend on the swept values
+                spec = {k: v for k, v in model["spec"].items() if k != "seed"}
+                step_s[method] = generative_step_s(spec)
+            cpu_step = step_s[method]
         rows.append(
             (
                 name,
@@ -82,7 +120,7 @@ def main() -> None:
                 1,
                 steps,
                 float("nan"),
-                steps * GENERATIVE_CPU_S[model["dataset"]],
+                steps * cpu_step,
                 steps * GENERATIVE_GPU_S[model["dataset"]],
             )
         )
