@@ -26,6 +26,10 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from generative_step import METHODS, stepper  # noqa: E402
 
 WORKLOADS = ("encode", "vae_step", "lstm_states")
 
@@ -39,37 +43,29 @@ def child(workload: str, threads: int) -> dict:
 
     torch.set_num_threads(threads)
     g = torch.Generator().manual_seed(0)
-    if workload in ("encode", "vae_step"):
+    if workload == "encode":
         from disentangle.generative import build_model
         from disentangle.generative.sources import DSpritesSource
-        from disentangle.generative.train import apply_gradients, represent
-        from disentangle.seeding import generator
-        from disentangle.training import make_adam
+        from disentangle.generative.train import represent
 
-        spec = {"method": "beta_vae", "beta": 4.0, "lr": 1e-3, "seed": 0}
+        spec = {**METHODS["beta_vae"], "seed": 0}
         model = build_model(spec, DSpritesSource.observation_shape)
-        if workload == "encode":
-            x = (torch.rand(4096, 1, 64, 64, generator=g) > 0.9).float()
-            represent(model, x[:512], batch_size=256)  # warm-up
+        x = (torch.rand(4096, 1, 64, 64, generator=g) > 0.9).float()
+        represent(model, x[:512], batch_size=256)  # warm-up
 
-            def work():
-                represent(model, x, batch_size=256)
+        def work():
+            represent(model, x, batch_size=256)
 
-        else:
-            model.train()
-            settings, groups = model.optimizer_settings(), model.parameter_groups()
-            opts = {n: make_adam(groups[n], **settings[n]) for n in settings}
-            batches = [(torch.rand(64, 1, 64, 64, generator=g) > 0.9).float() for _ in range(4)]
+    elif workload == "vae_step":
+        from disentangle.generative import networks
 
-            def step(i):
-                losses, _ = model.losses(batches[i % 4], None, i, generator("n", 0, i))
-                apply_gradients(model, losses, opts)
+        batches = [(torch.rand(64, 1, 64, 64, generator=g) > 0.9).float() for _ in range(4)]
+        step = stepper(METHODS["beta_vae"], networks.CONV_MEMORY_FORMAT, batches)
+        step(0)  # warm-up
 
-            step(0)  # warm-up
-
-            def work():
-                for i in range(1, 11):
-                    step(i)
+        def work():
+            for i in range(1, 11):
+                step(i)
 
     else:
         from disentangle.models import LSTM

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from train_throughput import engine_rate, train_step_flops  # noqa: E402
 
 from disentangle.config import deep_merge, load_and_check  # noqa: E402
+from disentangle.runtime import tune_allocator  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 GPU_STEP_MS = {"leaky_rnn": 2.5, "nonleaky_rnn": 2.5, "gru": 3.5, "lstm": 2.0, "gpt2": 3.0}
@@ -58,9 +59,7 @@ def generative_step_s(spec: dict, steps: int = 10) -> float:
     from disentangle.generative import networks
     from disentangle.generative.sources import DSpritesSource
     from disentangle.generative.train import data_rng
-    from disentangle.runtime import tune_allocator
 
-    tune_allocator()
     torch.set_num_threads(1)
     src = DSpritesSource()
     batches = [src.sample(64, data_rng(0, s))[0] for s in range(4)]
@@ -81,6 +80,7 @@ def main() -> None:
     parser.add_argument("--gpu-step-ms", type=float, default=None)
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
+    tune_allocator()  # as every workflow job is: the calibrations time what the jobs run
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())
     if args.preset != "quick":
         config = deep_merge(
@@ -110,8 +110,7 @@ def main() -> None:
         cpu_step = GENERATIVE_CPU_S[model["dataset"]]
         if model["dataset"] == "dsprites" and not args.no_calibrate:
             if method not in step_s:  # the step's cost does not depend on the swept values
-                spec = {k: v for k, v in model["spec"].items() if k != "seed"}
-                step_s[method] = generative_step_s(spec)
+                step_s[method] = generative_step_s(model["spec"])
             cpu_step = step_s[method]
         rows.append(
             (

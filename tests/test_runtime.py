@@ -1,6 +1,5 @@
 """The allocator tuning every workflow command applies (disentangle.runtime)."""
 
-import platform
 import subprocess
 import sys
 
@@ -8,7 +7,7 @@ import pytest
 
 from disentangle import runtime
 
-GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+GLIBC = runtime.is_glibc()
 
 
 @pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")

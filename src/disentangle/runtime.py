@@ -41,6 +41,11 @@ ALLOCATOR_SETTINGS = {
 ENV_SWITCH = "DISENTANGLE_MALLOC_TUNING"
 
 
+def is_glibc() -> bool:
+    """True on Linux with glibc, the only C library ``tune_allocator`` knows how to tune."""
+    return platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+
+
 def tune_allocator() -> bool:
     """Apply ``ALLOCATOR_SETTINGS`` with glibc's ``mallopt``; True if every setting took.
 
@@ -48,7 +53,7 @@ def tune_allocator() -> bool:
     Safe to call more than once."""
     if os.environ.get(ENV_SWITCH, "1").strip() == "0":
         return False
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    if not is_glibc():
         return False
     try:
         libc = ctypes.CDLL("libc.so.6")  # glibc's soname on every glibc platform
