@@ -94,6 +94,24 @@ def test_smoke_dag_builds_every_panel(smoke_copy):
     log = (smoke_copy / "results/smoke/logs/train/rnn_main.log").read_text()
     assert "steps/s" in log and "ETA" in log
 
+    # every job but `all` left a benchmark file, and `timings` sums them
+    done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", run.stdout + run.stderr)
+    assert done, "no completion line in the snakemake output"
+    total_jobs = int(done[-1][1])
+    timings = subprocess.run(
+        [sys.executable, "-m", "disentangle", "timings", "results/smoke", "--out", "jobs.csv"],
+        cwd=smoke_copy,
+        capture_output=True,
+        text=True,
+    )
+    assert timings.returncode == 0, timings.stderr
+    jobs = pd.read_csv(smoke_copy / "jobs.csv")
+    assert len(jobs) == total_jobs - 1
+    assert {"train", "ingredients", "ood_generalisation", "panel", "train_generative"} <= set(
+        jobs.rule
+    )
+    assert (jobs.s > 0).all() and f"{len(jobs)} jobs" in timings.stdout
+
     again = snakemake(smoke_copy, "-n", "--configfile", "config/smoke.yaml")
     assert "Nothing to be done" in again.stdout + again.stderr
 

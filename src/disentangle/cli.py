@@ -374,6 +374,14 @@ def cmd_score_networks(args: argparse.Namespace) -> None:
     atomic_parquet(df, args.out)
 
 
+def cmd_timings(args: argparse.Namespace) -> None:
+    from disentangle.timings import read_benchmarks, report
+
+    print(report(args.results, args.cores, args.top))
+    if args.out:
+        read_benchmarks(args.results).to_csv(args.out, index=False)
+
+
 def _with_columns(rows: list[dict], meta: dict) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     for i, (key, value) in enumerate(meta.items()):
@@ -487,6 +495,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--context", default="{}")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_theory)
+
+    p = sub.add_parser("timings", help="job-minutes per rule from a run's benchmark files")
+    p.add_argument("results", help="results/<preset> of a finished (or partial) run")
+    p.add_argument("--cores", type=int, default=2, help="cores the run had (for utilisation)")
+    p.add_argument("--top", type=int, default=10, help="how many of the slowest jobs to list")
+    p.add_argument("--out", help="also write the per-job table (CSV)")
+    p.set_defaults(func=cmd_timings)
 
     args = parser.parse_args(argv)
     from disentangle.runtime import tune_allocator

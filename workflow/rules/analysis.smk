@@ -14,6 +14,8 @@ rule dynamics:
         spectrum=TABLES["spectrum"],
     log:
         "results/{preset}/logs/dynamics/{experiment}.log",
+    benchmark:
+        "results/{preset}/benchmarks/dynamics/{experiment}.tsv",
     threads: 1  # the fixed-point search is latency bound: one thread is fastest
     params:
         settings=json.dumps(config["analysis"], sort_keys=True),
@@ -36,6 +38,8 @@ rule tuning:
         TABLES["tuning"],
     log:
         "results/{preset}/logs/tuning/{experiment}.log",
+    benchmark:
+        "results/{preset}/benchmarks/tuning/{experiment}.tsv",
     params:
         settings=json.dumps(config["analysis"], sort_keys=True),
         context=table_context,
@@ -56,6 +60,8 @@ rule examples:
         encoder=TABLES["encoder_example"],
     log:
         "results/{preset}/logs/examples/{experiment}.log",
+    benchmark:
+        "results/{preset}/benchmarks/examples/{experiment}.tsv",
     params:
         settings=json.dumps(config["analysis"], sort_keys=True),
         context=table_context,

@@ -9,6 +9,8 @@ rule ingredients:
         "results/{preset}/data/{experiment}.pt",
     log:
         "results/{preset}/logs/ingredients/{experiment}.log",
+    benchmark:
+        "results/{preset}/benchmarks/ingredients/{experiment}.tsv",
     params:
         spec=spec_json,
         evaluation=json.dumps(config["evaluation"], sort_keys=True),

@@ -24,6 +24,8 @@ rule panel:
     log:
         notebook=f"results/{PRESET}/notebooks/{{panel}}.ipynb",
         txt=f"results/{PRESET}/logs/panel/{{panel}}.log",
+    benchmark:
+        f"results/{PRESET}/benchmarks/panel/{{panel}}.tsv",
     params:
         tables=lambda wc: json.dumps(panel_tables(wc), sort_keys=True),
         provenance=panel_provenance,

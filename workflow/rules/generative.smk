@@ -10,6 +10,8 @@ rule train_generative:
         "results/{preset}/generative/models/{gmodel}.pt",
     log:
         "results/{preset}/logs/train_generative/{gmodel}.log",
+    benchmark:
+        "results/{preset}/benchmarks/train_generative/{gmodel}.tsv",
     threads: 1
     resources:
         mem_mb=4000,
@@ -35,6 +37,8 @@ rule score_generative:
         TABLES["generative_scores"].replace("{experiment}", "{gmodel}"),
     log:
         "results/{preset}/logs/score_generative/{gmodel}.log",
+    benchmark:
+        "results/{preset}/benchmarks/score_generative/{gmodel}.tsv",
     params:
         spec=generative_spec,
         settings=json.dumps(config["comparison"], sort_keys=True),
@@ -54,6 +58,8 @@ rule traversals:
         TABLES["traversals"].replace("{experiment}", "{gmodel}"),
     log:
         "results/{preset}/logs/traversals/{gmodel}.log",
+    benchmark:
+        "results/{preset}/benchmarks/traversals/{gmodel}.tsv",
     params:
         spec=generative_spec,
         settings=json.dumps(config["comparison"], sort_keys=True),
@@ -73,6 +79,8 @@ rule score_networks:
         TABLES["disentanglement"],
     log:
         "results/{preset}/logs/score_networks/{experiment}.log",
+    benchmark:
+        "results/{preset}/benchmarks/score_networks/{experiment}.tsv",
     threads: 1
     params:
         settings=json.dumps(config["comparison"], sort_keys=True),

@@ -10,6 +10,8 @@ rule ood_generalisation:
         TABLES["ood_r2"],
     log:
         "results/{preset}/logs/ood_generalisation/{experiment}.log",
+    benchmark:
+        "results/{preset}/benchmarks/ood_generalisation/{experiment}.tsv",
     threads: config["threads"]
     params:
         settings=json.dumps(config["metrics"]["ood"], sort_keys=True),
@@ -31,6 +33,8 @@ rule decoder_angles:
         TABLES["angles"],
     log:
         "results/{preset}/logs/decoder_angles/{experiment}.log",
+    benchmark:
+        "results/{preset}/benchmarks/decoder_angles/{experiment}.tsv",
     threads: config["threads"]
     params:
         settings=json.dumps(config["metrics"]["angles"], sort_keys=True),
@@ -52,6 +56,8 @@ rule sparsity:
         TABLES["sparsity"],
     log:
         "results/{preset}/logs/sparsity/{experiment}.log",
+    benchmark:
+        "results/{preset}/benchmarks/sparsity/{experiment}.tsv",
     threads: config["threads"]
     params:
         settings=json.dumps(config["metrics"]["sparsity"], sort_keys=True),

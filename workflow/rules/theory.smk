@@ -8,6 +8,8 @@ rule theory_check:
         TABLES["theory"].replace("{experiment}", "{check}"),
     log:
         "results/{preset}/logs/theory/{check}.log",
+    benchmark:
+        "results/{preset}/benchmarks/theory/{check}.tsv",
     params:
         seed=config["theory"]["seed"],
         size=lambda wc: config["theory"]["sizes"].get(wc.check, 0),

@@ -12,6 +12,8 @@ rule train:
         history=TABLES["history"],
     log:
         "results/{preset}/logs/train/{experiment}.log",
+    benchmark:
+        "results/{preset}/benchmarks/train/{experiment}.tsv",
     threads: config["threads"]
     resources:
         mem_mb=4000,
