@@ -15,7 +15,7 @@ rule dynamics:
     log:
         "results/{preset}/logs/dynamics/{experiment}.log",
     benchmark:
-        "results/{preset}/benchmarks/dynamics/{experiment}.tsv",
+        "results/{preset}/benchmarks/dynamics/{experiment}.tsv"
     threads: 1  # the fixed-point search is latency bound: one thread is fastest
     params:
         settings=json.dumps(config["analysis"], sort_keys=True),
@@ -39,7 +39,7 @@ rule tuning:
     log:
         "results/{preset}/logs/tuning/{experiment}.log",
     benchmark:
-        "results/{preset}/benchmarks/tuning/{experiment}.tsv",
+        "results/{preset}/benchmarks/tuning/{experiment}.tsv"
     params:
         settings=json.dumps(config["analysis"], sort_keys=True),
         context=table_context,
@@ -61,7 +61,7 @@ rule examples:
     log:
         "results/{preset}/logs/examples/{experiment}.log",
     benchmark:
-        "results/{preset}/benchmarks/examples/{experiment}.tsv",
+        "results/{preset}/benchmarks/examples/{experiment}.tsv"
     params:
         settings=json.dumps(config["analysis"], sort_keys=True),
         context=table_context,

@@ -10,7 +10,7 @@ rule ingredients:
     log:
         "results/{preset}/logs/ingredients/{experiment}.log",
     benchmark:
-        "results/{preset}/benchmarks/ingredients/{experiment}.tsv",
+        "results/{preset}/benchmarks/ingredients/{experiment}.tsv"
     params:
         spec=spec_json,
         evaluation=json.dumps(config["evaluation"], sort_keys=True),

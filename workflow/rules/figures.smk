@@ -25,7 +25,7 @@ rule panel:
         notebook=f"results/{PRESET}/notebooks/{{panel}}.ipynb",
         txt=f"results/{PRESET}/logs/panel/{{panel}}.log",
     benchmark:
-        f"results/{PRESET}/benchmarks/panel/{{panel}}.tsv",
+        f"results/{PRESET}/benchmarks/panel/{{panel}}.tsv"
     params:
         tables=lambda wc: json.dumps(panel_tables(wc), sort_keys=True),
         provenance=panel_provenance,

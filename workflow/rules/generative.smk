@@ -11,7 +11,7 @@ rule train_generative:
     log:
         "results/{preset}/logs/train_generative/{gmodel}.log",
     benchmark:
-        "results/{preset}/benchmarks/train_generative/{gmodel}.tsv",
+        "results/{preset}/benchmarks/train_generative/{gmodel}.tsv"
     threads: 1
     resources:
         mem_mb=4000,
@@ -38,7 +38,7 @@ rule score_generative:
     log:
         "results/{preset}/logs/score_generative/{gmodel}.log",
     benchmark:
-        "results/{preset}/benchmarks/score_generative/{gmodel}.tsv",
+        "results/{preset}/benchmarks/score_generative/{gmodel}.tsv"
     params:
         spec=generative_spec,
         settings=json.dumps(config["comparison"], sort_keys=True),
@@ -59,7 +59,7 @@ rule traversals:
     log:
         "results/{preset}/logs/traversals/{gmodel}.log",
     benchmark:
-        "results/{preset}/benchmarks/traversals/{gmodel}.tsv",
+        "results/{preset}/benchmarks/traversals/{gmodel}.tsv"
     params:
         spec=generative_spec,
         settings=json.dumps(config["comparison"], sort_keys=True),
@@ -80,7 +80,7 @@ rule score_networks:
     log:
         "results/{preset}/logs/score_networks/{experiment}.log",
     benchmark:
-        "results/{preset}/benchmarks/score_networks/{experiment}.tsv",
+        "results/{preset}/benchmarks/score_networks/{experiment}.tsv"
     threads: 1
     params:
         settings=json.dumps(config["comparison"], sort_keys=True),

@@ -11,7 +11,7 @@ rule ood_generalisation:
     log:
         "results/{preset}/logs/ood_generalisation/{experiment}.log",
     benchmark:
-        "results/{preset}/benchmarks/ood_generalisation/{experiment}.tsv",
+        "results/{preset}/benchmarks/ood_generalisation/{experiment}.tsv"
     threads: config["threads"]
     params:
         settings=json.dumps(config["metrics"]["ood"], sort_keys=True),
@@ -34,7 +34,7 @@ rule decoder_angles:
     log:
         "results/{preset}/logs/decoder_angles/{experiment}.log",
     benchmark:
-        "results/{preset}/benchmarks/decoder_angles/{experiment}.tsv",
+        "results/{preset}/benchmarks/decoder_angles/{experiment}.tsv"
     threads: config["threads"]
     params:
         settings=json.dumps(config["metrics"]["angles"], sort_keys=True),
@@ -57,7 +57,7 @@ rule sparsity:
     log:
         "results/{preset}/logs/sparsity/{experiment}.log",
     benchmark:
-        "results/{preset}/benchmarks/sparsity/{experiment}.tsv",
+        "results/{preset}/benchmarks/sparsity/{experiment}.tsv"
     threads: config["threads"]
     params:
         settings=json.dumps(config["metrics"]["sparsity"], sort_keys=True),

@@ -9,7 +9,7 @@ rule theory_check:
     log:
         "results/{preset}/logs/theory/{check}.log",
     benchmark:
-        "results/{preset}/benchmarks/theory/{check}.tsv",
+        "results/{preset}/benchmarks/theory/{check}.tsv"
     params:
         seed=config["theory"]["seed"],
         size=lambda wc: config["theory"]["sizes"].get(wc.check, 0),

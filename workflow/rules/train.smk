@@ -13,7 +13,7 @@ rule train:
     log:
         "results/{preset}/logs/train/{experiment}.log",
     benchmark:
-        "results/{preset}/benchmarks/train/{experiment}.tsv",
+        "results/{preset}/benchmarks/train/{experiment}.tsv"
     threads: config["threads"]
     resources:
         mem_mb=4000,
