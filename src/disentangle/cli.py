@@ -377,9 +377,10 @@ def cmd_score_networks(args: argparse.Namespace) -> None:
 def cmd_timings(args: argparse.Namespace) -> None:
     from disentangle.timings import read_benchmarks, report
 
-    print(report(args.results, args.cores, args.top))
+    jobs = read_benchmarks(args.results)
+    print(f"{args.results}: {report(jobs, args.cores, args.top)}")
     if args.out:
-        read_benchmarks(args.results).to_csv(args.out, index=False)
+        jobs.to_csv(args.out, index=False)
 
 
 def _with_columns(rows: list[dict], meta: dict) -> pd.DataFrame:

@@ -52,30 +52,25 @@ def read_benchmarks(root: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def _summary(jobs: pd.DataFrame) -> pd.Series:
+    return pd.Series(
+        {
+            "jobs": len(jobs),
+            "job_minutes": jobs["s"].sum() / 60,
+            "cpu_minutes": jobs["cpu_time"].sum(min_count=1) / 60,
+            "longest_job_min": jobs["s"].max() / 60,
+            "max_rss_mb": jobs["max_rss"].max(),
+        }
+    )
+
+
 def per_rule(jobs: pd.DataFrame) -> pd.DataFrame:
     """Jobs, job-minutes (sum of wall times), CPU minutes and the largest resident memory per
     rule, the most expensive rule first, with a total row."""
-    g = jobs.groupby("rule")
-    table = pd.DataFrame(
-        {
-            "jobs": g.size(),
-            "job_minutes": g["s"].sum() / 60,
-            "cpu_minutes": g["cpu_time"].sum(min_count=1) / 60,
-            "longest_job_min": g["s"].max() / 60,
-            "max_rss_mb": g["max_rss"].max(),
-        }
-    ).sort_values("job_minutes", ascending=False)
-    total = pd.DataFrame(
-        {
-            "jobs": [len(jobs)],
-            "job_minutes": [jobs["s"].sum() / 60],
-            "cpu_minutes": [jobs["cpu_time"].sum(min_count=1) / 60],
-            "longest_job_min": [jobs["s"].max() / 60],
-            "max_rss_mb": [jobs["max_rss"].max()],
-        },
-        index=["total"],
-    )
-    return pd.concat([table, total]).rename_axis("rule")
+    rules = [_summary(group).rename(rule) for rule, group in jobs.groupby("rule")]
+    table = pd.DataFrame(rules).sort_values("job_minutes", ascending=False)
+    table.loc["total"] = _summary(jobs)
+    return table.astype({"jobs": int}).rename_axis("rule")
 
 
 def span(jobs: pd.DataFrame, cores: int) -> dict[str, float]:
@@ -93,10 +88,9 @@ def span(jobs: pd.DataFrame, cores: int) -> dict[str, float]:
     }
 
 
-def report(root: str | Path, cores: int, top: int = 10) -> str:
-    """The text `python -m disentangle timings` prints."""
-    jobs = read_benchmarks(root)
-    lines = [f"{root}: {len(jobs)} jobs", "", per_rule(jobs).round(2).to_string(), ""]
+def report(jobs: pd.DataFrame, cores: int, top: int = 10) -> str:
+    """The text `python -m disentangle timings` prints, from ``read_benchmarks``' table."""
+    lines = [f"{len(jobs)} jobs", "", per_rule(jobs).round(2).to_string(), ""]
     slow = jobs.sort_values("s", ascending=False).head(top)
     lines.append(f"slowest {len(slow)} jobs (minutes):")
     lines += [f"  {r.rule:20s} {r.job:40s} {r.s / 60:7.2f}" for r in slow.itertuples()]
