@@ -5,6 +5,7 @@
 #   snakemake --cores all                                   # every panel, default preset (quick)
 #   snakemake --cores all --configfile config/smoke.yaml    # the whole DAG in minutes
 #   snakemake figures/fig3a.pdf                             # one panel and only what it needs
+#   snakemake --cores all paper_panels                      # one section: paper, theory, methods
 
 from snakemake.utils import min_version
 
@@ -30,6 +31,9 @@ include: "workflow/rules/figures.smk"
 # Figure notebooks take seconds: on a cluster they run on the submit host, not in the queue.
 localrules:
     all,
+    paper_panels,
+    theory_panels,
+    methods_panels,
     panel,
 
 
@@ -37,3 +41,20 @@ rule all:
     default_target: True
     input:
         all_panels(),
+
+
+# One section of the panels (config: panels.<id>.section) and only what it needs, e.g.
+#   snakemake --cores all paper_panels     # the paper's multi-task panels, no β-VAE training
+rule paper_panels:
+    input:
+        all_panels("paper"),
+
+
+rule theory_panels:
+    input:
+        all_panels("theory"),
+
+
+rule methods_panels:
+    input:
+        all_panels("methods"),

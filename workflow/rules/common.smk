@@ -53,8 +53,10 @@ def table_context(wildcards):
     )
 
 
-def all_panels():
-    return expand("figures/{panel}.{ext}", panel=config["panels"], ext=["pdf", "png"])
+def all_panels(section=None):
+    """figures/<panel>.{pdf,png} of every panel, or of the panels of one ``section``."""
+    panels = [p for p, e in config["panels"].items() if section in (None, e["section"])]
+    return expand("figures/{panel}.{ext}", panel=panels, ext=["pdf", "png"])
 
 
 def panel_tables(wildcards):
