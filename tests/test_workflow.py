@@ -47,6 +47,37 @@ def test_one_panel_schedules_only_its_chain(smoke_copy):
     assert jobs == {"ingredients": 1, "train": 1, "ood_generalisation": 1, "panel": 1}
 
 
+# REPLICATION.md, "Panel ids the workflow must produce": the paper's and poster's panels.
+PAPER_PANELS = {
+    "fig2-task", "fig2-encoder", "fig2-attractor", "fig2-eigenvalues", "fig3a", "fig3b", "fig3c",
+    "fig4-tuning-rnn", "fig4-tuning-gpt", "fig5a", "fig5b-rnn", "fig5b-gpt", "fig5c", "figS1",
+    "figS3b", "figS5c", "figS6a", "figS6b", "figS12-angles",
+}  # fmt: skip
+
+
+def test_section_targets_partition_the_panels(smoke_copy):
+    """paper_panels, theory_panels and methods_panels ask for every panel exactly once between
+    them, paper_panels for exactly the specification's list, and without any generative model."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    sections: dict[str, set[str]] = {}
+    for panel, entry in config["panels"].items():
+        sections.setdefault(entry["section"], set()).add(panel)
+    assert sections["paper"] == PAPER_PANELS
+    assert set(sections) == {"paper", "theory", "methods"}
+    for section, panels in sections.items():
+        target = f"{section}_panels"
+        # -F: every job of the target, whatever the copy already holds
+        dry = snakemake(smoke_copy, "-n", "-F", target, "--configfile", "config/smoke.yaml")
+        assert dry.returncode == 0, dry.stderr
+        jobs = scheduled_jobs(dry.stdout + dry.stderr)
+        assert jobs["panel"] == len(panels), section
+        assert jobs[target] == 1
+        if section == "paper":
+            assert not {"train_generative", "score_generative", "theory_check"} & set(jobs)
+        if section == "methods":
+            assert jobs["train_generative"] == jobs["score_generative"] > 0
+
+
 def test_smoke_dag_builds_every_panel(smoke_copy):
     run = snakemake(smoke_copy, "--cores", "2", "--configfile", "config/smoke.yaml")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -114,6 +145,22 @@ def test_smoke_dag_builds_every_panel(smoke_copy):
 
     again = snakemake(smoke_copy, "-n", "--configfile", "config/smoke.yaml")
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_report_gathers_every_panel_by_section(smoke_copy):
+    if not (smoke_copy / "figures/fig3a.pdf").exists():
+        pytest.skip("needs the smoke run of test_smoke_dag_builds_every_panel")
+    run = snakemake(smoke_copy, "--report", "report.html", "--configfile", "config/smoke.yaml")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    text = (smoke_copy / "report.html").read_text()
+    config = yaml.safe_load((smoke_copy / "config/config.yaml").read_text())
+    for title in ("Paper and poster panels", "Theory checks", "Disentanglement methods"):
+        assert title in text, title
+    for panel in config["panels"]:
+        assert f"{panel}.pdf" in text and f"{panel}.html" in text, panel
+    # every figure's caption states the claim, and every caption is valid reStructuredText
+    assert text.count("What the paper claims") == len(config["panels"])
+    assert "ERROR/" not in run.stdout + run.stderr, run.stderr[-3000:]
 
 
 def test_changed_setting_reruns_only_what_depends_on_it(smoke_copy):

@@ -36,7 +36,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from disentangle.figures import style
-from disentangle.figures.summary import quantile_summary
+from disentangle.figures.summary import per_group_count, quantile_summary
 
 style.apply()
 opts = {"series": None, "log_x": False, "facet": None, "title": None, **json.loads(options)}
@@ -90,7 +90,7 @@ if opts["title"]:
 fig.tight_layout()
 penalty = df[df.selected].penalty.iloc[0]
 penalties = ", ".join(f"{p:g}" for p in sorted(df.penalty.unique()))
-prov["note"] = f"ridge penalty {penalty:g} (band: {penalties}), {df.seed.nunique()} seeds"
+prov["note"] = f"ridge penalty {penalty:g} (band: {penalties}), {per_group_count(df, 'seed')} seeds"
 style.footnote(fig, prov)
 style.save(fig, pdf, png, prov)
 style.write_summary(summary, claim, chosen, prov)

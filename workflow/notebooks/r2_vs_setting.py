@@ -40,7 +40,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from disentangle.figures import reference, style
-from disentangle.figures.summary import quantile_summary
+from disentangle.figures.summary import per_group_count, quantile_summary
 
 style.apply()
 opts = {
@@ -141,7 +141,8 @@ if opts["title"]:
     ax.set_title(opts["title"], fontsize=9)
 ax.legend(loc="lower right", fontsize=6, title=style.LEGEND_TITLES.get(series), title_fontsize=6)
 prov["note"] = (
-    f"{df.seed.nunique()} seeds × {df.fold.nunique()} folds × {df.fit.nunique()} fits, "
+    f"{per_group_count(df, 'seed')} seeds × {per_group_count(df, 'fold')} folds × "
+    f"{per_group_count(df, 'fit')} fits, "
     f"{'/'.join(str(b) for b in sorted(df.train_batches.unique()))} batches, "
     f"{'/'.join(sorted(df.decoder.unique()))} decoder"
 )

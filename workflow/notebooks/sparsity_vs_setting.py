@@ -33,6 +33,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from disentangle.figures import style
+from disentangle.figures.summary import per_group_count
 from disentangle.seeding import derive_seed
 
 style.apply()
@@ -66,7 +67,7 @@ if opts["log_x"]:
     ax.minorticks_off()
 ax.set(xlabel=style.AXIS_LABELS.get(x, x), ylabel="sparsity (%)", ylim=(0, 100))
 ax.legend(fontsize=6, title=style.LEGEND_TITLES.get(series), title_fontsize=6)
-prov["note"] = f"{df.seed.nunique()} seeds"
+prov["note"] = f"{per_group_count(df, 'seed')} seeds"
 style.footnote(fig, prov)
 style.save(fig, pdf, png, prov)
 table = df.groupby([series, x]).value.agg(["median", "min", "max", "count"]).reset_index()

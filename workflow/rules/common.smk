@@ -53,6 +53,18 @@ def table_context(wildcards):
     )
 
 
+# Report categories: one per panel section (config: panels.<id>.section).
+SECTION_TITLES = {
+    "paper": "Paper and poster panels",
+    "theory": "Theory checks",
+    "methods": "Disentanglement methods",
+}
+
+
+def panel_category(wildcards):
+    return SECTION_TITLES[config["panels"][wildcards.panel]["section"]]
+
+
 def all_panels(section=None):
     """figures/<panel>.{pdf,png} of every panel, or of the panels of one ``section``."""
     panels = [p for p, e in config["panels"].items() if section in (None, e["section"])]

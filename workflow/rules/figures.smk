@@ -11,14 +11,14 @@ rule panel:
         pdf=report(
             "figures/{panel}.pdf",
             caption="../report/panel.rst",
-            category="Figures",
+            category=panel_category,
             labels={"panel": "{panel}", "item": "figure"},
         ),
         png="figures/{panel}.png",
         summary=report(
             f"results/{PRESET}/summaries/{{panel}}.html",
             caption="../report/summary.rst",
-            category="Figures",
+            category=panel_category,
             labels={"panel": "{panel}", "item": "measured values"},
         ),
     log:

@@ -29,3 +29,13 @@ def single_value(df: pd.DataFrame, column: str):
             "split the table before plotting"
         )
     return values[0]
+
+
+def per_group_count(df: pd.DataFrame, column: str, by: str = "experiment") -> str:
+    """How many distinct ``column`` values each ``by`` group holds, as the panels' notes print
+    it: "3", or "2-3" when the groups differ (e.g. seeds: a panel of 3-seed and 2-seed series)."""
+    if column not in df or df.empty:
+        raise ValueError(f"per_group_count: no {column!r} values in the table")
+    counts = df.groupby(by)[column].nunique() if by in df else pd.Series([df[column].nunique()])
+    lo, hi = int(counts.min()), int(counts.max())
+    return f"{lo}" if lo == hi else f"{lo}-{hi}"
