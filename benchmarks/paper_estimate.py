@@ -41,7 +41,9 @@ CPU_RATE_FALLBACK = {
     "gru": 1100,
     "lstm": 1100,
     "gpt2": 450,
-}  # network-batches/s on one core, K ≈ 15 (measured, idle box)
+}  # network-batches/s on one core, K ≈ 15 (measured, idle AVX512 box, 2026-11-23); the AVX2
+# 2-vCPU host of 2026-11-30 calibrates ~960 (leaky RNN, K = 15), 350 (LSTM and GRU, K = 10) and
+# 167 (GPT-2, K = 15): --no-calibrate is a rough figure, calibrate on the machine you will use.
 GENERATIVE_CPU_S = {"dsprites": 0.10, "task": 0.0015}  # s per step, one core (2026-11-23 host)
 GENERATIVE_GPU_S = {"dsprites": 0.003, "task": 0.0015}
 

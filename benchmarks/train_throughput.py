@@ -73,8 +73,18 @@ def encoder_flops() -> float:
     return BATCH * STIM_STEPS * per
 
 
+INPUT_GATES = {"leaky_rnn": 1, "nonleaky_rnn": 1, "gru": 3, "lstm": 4, "gpt2": 1}
+
+
 def train_step_flops(arch: str, n_tasks: int) -> float:
-    return 3 * forward_flops(arch, n_tasks) + encoder_flops()
+    """FLOPs of one training step of one network on one batch: the forward pass, the backward
+    pass at twice the forward (each matmul's weight gradient and input gradient) less the input
+    layer's input gradient, which is never computed (the inputs need none), and the frozen
+    encoder's forward on the stimulus steps. ``tests/test_benchmarks.py`` checks it against
+    torch's FlopCounterMode on the engine's own models (within 3 %: the recurrences skip the
+    matmul with the zero initial state)."""
+    input_gradient = BATCH * T_STEPS * 2 * INPUTS * INPUT_GATES[arch] * HIDDEN
+    return 3 * forward_flops(arch, n_tasks) - input_gradient + encoder_flops()
 
 
 def matmul_rate(threads: int, size: int = 2048, reps: int = 3, rounds: int = 5) -> float:

@@ -1,0 +1,54 @@
+"""The throughput benchmark's FLOP model (benchmarks/train_throughput.py) against a count.
+
+GFLOP/s and "of peak" in benchmarks/README.md divide an analytic FLOP count of one training step
+by the measured time; here that count is checked against torch's FlopCounterMode running one
+forward + backward of each architecture's ensemble, its read-out and the frozen encoder.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from disentangle.models import Readout, architecture
+from disentangle.tasks.encoder import MixingEncoder, init_encoder_member
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "train_throughput.py"
+
+
+def _load_benchmark():
+    spec = importlib.util.spec_from_file_location("train_throughput", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _baddbmm_inplace_flops(self_shape, a_shape, b_shape, *args, out_shape=None, **kwargs):
+    """FlopCounterMode counts out-of-place baddbmm only; ReluRecurrence steps with baddbmm_."""
+    batch, m, k = a_shape
+    return 2 * batch * m * k * b_shape[-1]
+
+
+@pytest.mark.parametrize("arch", ["leaky_rnn", "nonleaky_rnn", "lstm", "gru", "gpt2"])
+def test_train_step_flops_match_a_count(arch):
+    tt = _load_benchmark()
+    k, n_tasks = 2, 24
+    g = torch.Generator().manual_seed(0)
+    cls = architecture(arch)
+    model = cls.from_members([cls.init_member(tt.INPUTS, tt.HIDDEN, g) for _ in range(k)])
+    readout = Readout.from_members([Readout.init_member(tt.HIDDEN, n_tasks, g) for _ in range(k)])
+    encoder = MixingEncoder.from_members([init_encoder_member(tt.DIM, s) for s in range(k)])
+    x = torch.rand(k, tt.BATCH, tt.STIM_STEPS, tt.DIM) - 0.5
+    u = torch.randn(k, tt.BATCH, tt.T_STEPS, tt.INPUTS)
+    mapping = {torch.ops.aten.baddbmm_: _baddbmm_inplace_flops}
+    with FlopCounterMode(display=False, custom_mapping=mapping) as counter:
+        encoder(x)
+        readout(model(u)).sum().backward()
+    counted = counter.get_total_flops() / k
+    assert counted == pytest.approx(tt.train_step_flops(arch, n_tasks), rel=0.03)
+    # the encoder is a third of the leaky RNN's step: dropping it would fail the check
+    assert tt.train_step_flops(arch, n_tasks) - tt.encoder_flops() < 0.97 * counted
