@@ -12,12 +12,12 @@ with the workflow's allocator settings (``disentangle.runtime.tune_allocator``, 
 command applies them).
 
 Printed per row: network-steps/s (one network trained on one batch = one network-step), the
-speed-up over (a), the achieved GFLOP/s from a FLOP count of one training step (forward + 2 ×
-forward for the backward pass, plus the frozen encoder's forward), and that as a fraction of the
-machine's float32 matmul rate measured in the same run (a large square torch.mm).
+speed-up over (a), the achieved GFLOP/s from a FLOP count of one training step
+(``train_step_flops``), and that as a fraction of the machine's float32 matmul rate measured in the
+same run (the best of a few timings of a large square torch.mm).
 
     python benchmarks/train_throughput.py --quick   # < 3 min on 2 cores; the CI-sized run
-    python benchmarks/train_throughput.py           # K up to 100, more steps
+    python benchmarks/train_throughput.py           # K up to 200, more steps
 
 The last line is ``speedup=<x> peak_fraction=<y>`` for the leaky RNN at the largest K run.
 """
@@ -42,17 +42,17 @@ from disentangle.training import DATA_BLOCK, train_ensemble
 T_STEPS, STIM_STEPS, BATCH, HIDDEN, INPUTS, DIM = 22, 20, 16, 64, 41, 2
 
 
+#: gate blocks per step (one W_in and one W_rec block each); GPT-2: its one input projection
+GATES = {"leaky_rnn": 1, "nonleaky_rnn": 1, "gru": 3, "lstm": 4, "gpt2": 1}
+
+
 def forward_flops(arch: str, n_tasks: int) -> float:
     """Multiply-adds × 2 of one network's forward pass on one batch (REPLICATION.md 6)."""
+    if arch not in GATES:
+        raise ValueError(arch)
     tokens = BATCH * T_STEPS
     readout = 2 * HIDDEN * n_tasks
-    if arch in ("leaky_rnn", "nonleaky_rnn"):
-        per_token = 2 * (INPUTS * HIDDEN + HIDDEN * HIDDEN) + readout
-    elif arch == "gru":
-        per_token = 2 * 3 * (INPUTS * HIDDEN + HIDDEN * HIDDEN) + readout
-    elif arch == "lstm":
-        per_token = 2 * 4 * (INPUTS * HIDDEN + HIDDEN * HIDDEN) + readout
-    elif arch == "gpt2":
+    if arch == "gpt2":
         e = HIDDEN
         per_token = (
             2 * INPUTS * e
@@ -63,7 +63,7 @@ def forward_flops(arch: str, n_tasks: int) -> float:
             + readout
         )  # in, QKV, proj, MLP, attention
     else:
-        raise ValueError(arch)
+        per_token = 2 * GATES[arch] * (INPUTS * HIDDEN + HIDDEN * HIDDEN) + readout
     return tokens * per_token
 
 
@@ -73,9 +73,6 @@ def encoder_flops() -> float:
     return BATCH * STIM_STEPS * per
 
 
-INPUT_GATES = {"leaky_rnn": 1, "nonleaky_rnn": 1, "gru": 3, "lstm": 4, "gpt2": 1}
-
-
 def train_step_flops(arch: str, n_tasks: int) -> float:
     """FLOPs of one training step of one network on one batch: the forward pass, the backward
     pass at twice the forward (each matmul's weight gradient and input gradient) less the input
@@ -83,7 +80,7 @@ def train_step_flops(arch: str, n_tasks: int) -> float:
     encoder's forward on the stimulus steps. ``tests/test_benchmarks.py`` checks it against
     torch's FlopCounterMode on the engine's own models (within 3 %: the recurrences skip the
     matmul with the zero initial state)."""
-    input_gradient = BATCH * T_STEPS * 2 * INPUTS * INPUT_GATES[arch] * HIDDEN
+    input_gradient = BATCH * T_STEPS * 2 * INPUTS * GATES[arch] * HIDDEN
     return 3 * forward_flops(arch, n_tasks) - input_gradient + encoder_flops()
 
 

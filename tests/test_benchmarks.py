@@ -20,7 +20,9 @@ from disentangle.tasks.encoder import MixingEncoder, init_encoder_member
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "train_throughput.py"
 
 
-def _load_benchmark():
+@pytest.fixture(scope="module")
+def tt():
+    """benchmarks/train_throughput.py as a module (benchmarks/ is not a package)."""
     spec = importlib.util.spec_from_file_location("train_throughput", BENCH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -34,8 +36,7 @@ def _baddbmm_inplace_flops(self_shape, a_shape, b_shape, *args, out_shape=None, 
 
 
 @pytest.mark.parametrize("arch", ["leaky_rnn", "nonleaky_rnn", "lstm", "gru", "gpt2"])
-def test_train_step_flops_match_a_count(arch):
-    tt = _load_benchmark()
+def test_train_step_flops_match_a_count(tt, arch):
     k, n_tasks = 2, 24
     g = torch.Generator().manual_seed(0)
     cls = architecture(arch)
