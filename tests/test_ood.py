@@ -5,16 +5,20 @@ from __future__ import annotations
 import pytest
 import torch
 
+from disentangle.data.ingredients import load_ingredients
 from disentangle.metrics.ood import (
     VAR_U,
     decoder_budget,
     fit_adam,
     fit_ridge,
     information_ceiling,
+    ood_by_decoder,
+    ood_generalisation,
     r2_paper,
 )
 from disentangle.seeding import generator
 from disentangle.tasks.evidence import fold_masks
+from disentangle.training import build_ensemble
 
 ADAM = {"n_batches": 3000, "lr": 3e-3, "batch_size": 16}
 
@@ -125,3 +129,35 @@ def test_rank_deficient_relu_states():
         w, b = fit_ridge(states[None], x, masks, 1, penalty)
         pred = states @ w[0, 0, 0] + b[0, 0, 0]
         assert float(r2_paper(pred, x)) > 0.95, penalty
+
+
+def test_second_decoder_reads_the_same_states(tiny):
+    """The workflow fits the configured decoder and the closed-form ridge decoder to the same
+    final states in one pass: each table equals the one that decoder alone would give, so the
+    reference decoder cannot disturb the configured one's numbers."""
+    exp, path = tiny
+    ingredients = load_ingredients(str(path))
+    model, _, encoder, _ = build_ensemble(exp, ingredients)
+    members = [tuple(m) for m in ingredients["members"]]
+    evaluation = ingredients["evaluation"]
+    settings = {
+        "decoder": "adam",
+        "n_fits": 2,
+        "adam": {"n_batches": 40, "lr": 3e-3, "batch_size": 16},
+        "ridge": {"penalty": 1e-6},
+    }
+    both = ood_by_decoder(
+        model, encoder, exp.task, members, evaluation, settings, ["adam", "ridge", "adam"]
+    )
+    assert list(both) == ["adam", "ridge"]
+    alone = ood_generalisation(model, encoder, exp.task, members, evaluation, settings)
+    assert both["adam"] == alone
+    ridge_settings = {**settings, "decoder": "ridge"}
+    assert both["ridge"] == ood_generalisation(
+        model, encoder, exp.task, members, evaluation, ridge_settings
+    )
+    # 4 networks × 4 quadrants × 2 fits × {ood, id}, and the two decoders really differ
+    assert len(both["ridge"]) == len(alone) == 4 * 4 * 2 * 2
+    assert [r["value"] for r in both["ridge"]] != [r["value"] for r in alone]
+    with pytest.raises(ValueError, match="'lasso'"):
+        ood_by_decoder(model, encoder, exp.task, members, evaluation, settings, ["lasso"])

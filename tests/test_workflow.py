@@ -117,6 +117,16 @@ def test_smoke_dag_builds_every_panel(smoke_copy):
     assert medians["id_r2"] > 0.6  # even 300 batches learn a decodable code
     assert medians["id_r2"] > medians["ood_r2"]
     assert (table.preset == "smoke").all() and (table.decoder == "adam").all()
+    # the same job reads the same networks out with the closed-form ridge decoder (Fig. 3b's
+    # dashed reference): one row for every row of the configured decoder
+    ridge = pd.read_parquet(smoke_copy / "results/smoke/metrics/rnn_main/ood_r2_ridge.parquet")
+    keys = ["n_tasks", "seed", "fold", "fit", "metric"]
+    assert (ridge.decoder == "ridge").all()
+    pd.testing.assert_frame_equal(
+        ridge[keys].sort_values(keys, ignore_index=True),
+        table[keys].sort_values(keys, ignore_index=True),
+    )
+    assert ridge.groupby("metric").value.median()["id_r2"] > 0.6
 
     history = pd.read_parquet(smoke_copy / "results/smoke/models/rnn_main.history.parquet")
     final = history[(history.step == 300) & (history.metric == "accuracy")]

@@ -70,7 +70,7 @@ def cmd_ood(args: argparse.Namespace) -> None:
 
     from disentangle.data.ingredients import load_ingredients
     from disentangle.io import atomic_parquet
-    from disentangle.metrics.ood import ood_generalisation
+    from disentangle.metrics.ood import ood_by_decoder
     from disentangle.training import load_trained, resolve_device
 
     if args.threads:
@@ -78,13 +78,19 @@ def cmd_ood(args: argparse.Namespace) -> None:
     settings, context = _json(args.settings), _json(args.context)
     exp, model, _, encoder, obj = load_trained(args.model, resolve_device(args.device))
     evaluation = load_ingredients(args.ingredients)["evaluation"]
-    rows = ood_generalisation(
-        model, encoder, exp.task, [tuple(m) for m in obj["members"]], evaluation, settings
-    )
-    df = tidy(rows, exp, {"decoder": settings["decoder"], **context})
-    atomic_parquet(df, args.out)
-    summary = df.groupby(["n_tasks", "metric"])["value"].median().unstack()
-    print(f"median r² per task count ({settings['decoder']} decoder):\n{summary}", file=sys.stderr)
+    # the configured decoder to --out; the closed-form ridge decoder on the same states to
+    # --out-ridge (the same rows when the configured decoder is ridge)
+    outputs = [(settings["decoder"], args.out)]
+    if args.out_ridge:
+        outputs.append(("ridge", args.out_ridge))
+    members = [tuple(m) for m in obj["members"]]
+    decoders = [decoder for decoder, _ in outputs]
+    tables = ood_by_decoder(model, encoder, exp.task, members, evaluation, settings, decoders)
+    for decoder, out in outputs:
+        df = tidy(tables[decoder], exp, {"decoder": decoder, **context})
+        atomic_parquet(df, out)
+        summary = df.groupby(["n_tasks", "metric"])["value"].median().unstack()
+        print(f"median r² per task count ({decoder} decoder):\n{summary}", file=sys.stderr)
 
 
 def _load(args: argparse.Namespace):
@@ -432,7 +438,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--ingredients", required=True)
     p.add_argument("--settings", required=True, help="config['metrics']['ood'] (JSON)")
     p.add_argument("--context", default="{}", help="extra columns for every row (JSON)")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="the configured decoder's rows (parquet)")
+    p.add_argument("--out-ridge", help="also the closed-form ridge decoder's rows (parquet)")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=cmd_ood)

@@ -26,6 +26,9 @@ OPTIONAL_EXPERIMENT_KEYS = {"description", "sweep"}
 # these same templates, so a panel's inputs and a rule's outputs cannot drift apart.
 TABLES = {
     "ood_r2": "results/{preset}/metrics/{experiment}/ood_r2.parquet",
+    # the same networks and folds read out by the closed-form ridge decoder (a reference beside the
+    # configured decoder; made by the same job)
+    "ood_r2_ridge": "results/{preset}/metrics/{experiment}/ood_r2_ridge.parquet",
     "angles": "results/{preset}/metrics/{experiment}/angles.parquet",
     "sparsity": "results/{preset}/metrics/{experiment}/sparsity.parquet",
     "history": "results/{preset}/models/{experiment}.history.parquet",

@@ -20,7 +20,9 @@
 # interquartile range over networks × held-out regions × decoder fits (the paper's pooling).
 # Reference lines: the information ceiling 1 − 12σ²/T (the best r² of an unbiased estimator from
 # T noisy samples), and the paper's dashed 0.9 line. The panel's `options` (from the config) say
-# what goes on the x axis, what the series are and which theory overlay applies.
+# what goes on the x axis, what the series are and which theory overlay applies; `reference`
+# names a second table of the same networks read out by another decoder (`ood_r2_ridge`: the
+# closed-form ridge decoder), drawn as thin dashed medians in each series' colour.
 #
 # This notebook only reads the tidy tables the workflow produced and draws them.
 
@@ -38,6 +40,8 @@ import json
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+from matplotlib.lines import Line2D
 
 from disentangle.figures import reference, style
 from disentangle.figures.summary import per_group_count, quantile_summary
@@ -53,6 +57,7 @@ opts = {
     "theory": "ceiling",
     "paper_line": True,
     "ylim": None,
+    "reference": None,
     **json.loads(options),
 }
 df = style.read_tables(tables, "ood_r2")
@@ -60,6 +65,13 @@ df = df[df.metric.isin(opts["metrics"])].copy()
 prov = json.loads(provenance)
 series = opts["series"] or "metric"
 stats = quantile_summary(df, [series, opts["x"]])
+ref = pd.DataFrame()
+if opts["reference"]:
+    ref = style.read_tables(tables, opts["reference"])
+    ref = ref[ref.metric.isin(opts["metrics"])].copy()
+    if ref.empty:
+        raise ValueError(f"options.reference = {opts['reference']!r}: the panel has no such rows")
+    ref_stats = quantile_summary(ref, [series, opts["x"]])
 stats
 
 # %%
@@ -84,6 +96,16 @@ for i, level in enumerate(levels):
         color=colors[level],
         label=style.series_label(series, level),
     )
+    if not ref.empty:
+        r = ref_stats[ref_stats[series] == level]
+        ax.plot(
+            r[opts["x"]].to_numpy(dtype=float) * opts["x_scale"],
+            r["median"],
+            ls="--",
+            lw=0.9,
+            alpha=0.8,
+            color=colors[level],
+        )
 
 # Theory overlays, computed in closed form from the settings recorded in the table.
 first = df.iloc[0]
@@ -136,16 +158,39 @@ if opts["log_x"]:
 ax.set_xlabel(opts["xlabel"] or style.AXIS_LABELS.get(opts["x"], opts["x"]))
 ax.set_ylabel("r²" if len(opts["metrics"]) > 1 else style.METRIC_AXIS[opts["metrics"][0]])
 lo = min(0.5, float(stats.q25.min()) - 0.05)
+if not ref.empty:
+    lo = min(lo, float(ref_stats["median"].min()) - 0.05)
 ax.set_ylim(*(opts["ylim"] or (lo, 1.0)))
 if opts["title"]:
     ax.set_title(opts["title"], fontsize=9)
-ax.legend(loc="lower right", fontsize=6, title=style.LEGEND_TITLES.get(series), title_fontsize=6)
+handles, labels = ax.get_legend_handles_labels()
+if not ref.empty:  # which line is which decoder
+    for ls, decoders in (("-", df.decoder), ("--", ref.decoder)):
+        handles.append(Line2D([], [], ls=ls, lw=1, color="0.35"))
+        labels.append(f"{'/'.join(sorted(decoders.unique()))} decoder")
+ax.legend(
+    handles,
+    labels,
+    loc="lower right",
+    fontsize=6,
+    title=style.LEGEND_TITLES.get(series),
+    title_fontsize=6,
+)
 prov["note"] = (
     f"{per_group_count(df, 'seed')} seeds × {per_group_count(df, 'fold')} folds × "
     f"{per_group_count(df, 'fit')} fits, "
     f"{'/'.join(str(b) for b in sorted(df.train_batches.unique()))} batches, "
     f"{'/'.join(sorted(df.decoder.unique()))} decoder"
+    + (f"; dashed: {'/'.join(sorted(ref.decoder.unique()))} decoder" if not ref.empty else "")
 )
+if not ref.empty:  # the summary lists both decoders' medians, one row per decoder × group
+    stats = pd.concat(
+        [
+            stats.assign(decoder="/".join(sorted(df.decoder.unique()))),
+            ref_stats.assign(decoder="/".join(sorted(ref.decoder.unique()))),
+        ],
+        ignore_index=True,
+    )
 style.footnote(fig, prov)
 style.save(fig, pdf, png, prov)
 style.write_summary(summary, claim, stats, prov)

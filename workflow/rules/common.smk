@@ -82,6 +82,7 @@ def panel_tables(wildcards):
 # The settings, beyond the experiments' own, that each table kind depends on.
 TABLE_SETTINGS = {
     "ood_r2": ("metrics", "ood"),
+    "ood_r2_ridge": ("metrics", "ood"),
     "angles": ("metrics", "angles"),
     "sparsity": ("metrics", "sparsity"),
     "trajectories": ("analysis",),
@@ -110,7 +111,7 @@ def panel_provenance(wildcards):
         for key in TABLE_SETTINGS.get(kind, ()):
             node = node[key]
         settings[".".join(TABLE_SETTINGS.get(kind, (kind,)))] = node
-    if any(kind in ("ood_r2", "angles") for kind in kinds):
+    if any(kind in ("ood_r2", "ood_r2_ridge", "angles") for kind in kinds):
         settings["evaluation"] = config["evaluation"]
     return json.dumps(
         {

@@ -7,7 +7,8 @@ rule ood_generalisation:
         ingredients="results/{preset}/data/{experiment}.pt",
         code=sources("metrics/ood.py", "tasks"),
     output:
-        TABLES["ood_r2"],
+        configured=TABLES["ood_r2"],
+        ridge=TABLES["ood_r2_ridge"],
     log:
         "results/{preset}/logs/ood_generalisation/{experiment}.log",
     benchmark:
@@ -20,7 +21,8 @@ rule ood_generalisation:
     shell:
         "python -u -m disentangle ood --model {input.model:q}"
         " --ingredients {input.ingredients:q} --settings {params.settings:q}"
-        " --context {params.context:q} --out {output:q} --device {params.device}"
+        " --context {params.context:q} --out {output.configured:q}"
+        " --out-ridge {output.ridge:q} --device {params.device}"
         " --threads {threads} > {log:q} 2>&1"
 
 
