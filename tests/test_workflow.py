@@ -118,7 +118,7 @@ def test_smoke_dag_builds_every_panel(smoke_copy):
     assert medians["id_r2"] > medians["ood_r2"]
     assert (table.preset == "smoke").all() and (table.decoder == "adam").all()
     # the same job reads the same networks out with the closed-form ridge decoder (Fig. 3b's
-    # dashed reference): one row for every row of the configured decoder
+    # right half): one row for every row of the configured decoder
     ridge = pd.read_parquet(smoke_copy / "results/smoke/metrics/rnn_main/ood_r2_ridge.parquet")
     keys = ["n_tasks", "seed", "fold", "fit", "metric"]
     assert (ridge.decoder == "ridge").all()

@@ -22,7 +22,7 @@
 # T noisy samples), and the paper's dashed 0.9 line. The panel's `options` (from the config) say
 # what goes on the x axis, what the series are and which theory overlay applies; `reference`
 # names a second table of the same networks read out by another decoder (`ood_r2_ridge`: the
-# closed-form ridge decoder), drawn as thin dashed medians in each series' colour.
+# closed-form ridge decoder), drawn the same way in a second axes on the same y scale.
 #
 # This notebook only reads the tidy tables the workflow produced and draws them.
 
@@ -41,7 +41,6 @@ import json
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.lines import Line2D
 
 from disentangle.figures import reference, style
 from disentangle.figures.summary import per_group_count, quantile_summary
@@ -75,120 +74,123 @@ if opts["reference"]:
 stats
 
 # %%
-fig, ax = plt.subplots(figsize=style.PANEL_SIZE)
+# One axes; with a reference decoder, a second one beside it on the same y scale.
+n_axes = 2 if not ref.empty else 1
+fig, axes = plt.subplots(
+    1,
+    n_axes,
+    figsize=(style.PANEL_SIZE[0] * (1 + 0.75 * (n_axes - 1)), style.PANEL_SIZE[1]),
+    sharey=True,
+    squeeze=False,
+)
+axes = list(axes[0])
 levels = list(dict.fromkeys(sorted(df[series].unique(), key=style.series_order)))
 colors = style.series_colors(series, levels)
 xs = np.sort(df[opts["x"]].unique())
 span = (np.log(xs.max() / xs.min()) if opts["log_x"] else xs.max() - xs.min()) or 1.0
-for i, level in enumerate(levels):
-    s = stats[stats[series] == level]
-    dodge = (i - (len(levels) - 1) / 2) * 0.012 * span
-    x = s[opts["x"]].to_numpy(dtype=float)
-    x = x * np.exp(dodge) if opts["log_x"] else x + dodge
-    ax.errorbar(
-        x * opts["x_scale"],
-        s["median"],
-        yerr=[s["median"] - s.q25, s.q75 - s["median"]],
-        marker="o",
-        ms=3.5,
-        capsize=2,
-        lw=1.2,
-        color=colors[level],
-        label=style.series_label(series, level),
-    )
-    if not ref.empty:
-        r = ref_stats[ref_stats[series] == level]
-        ax.plot(
-            r[opts["x"]].to_numpy(dtype=float) * opts["x_scale"],
-            r["median"],
-            ls="--",
-            lw=0.9,
-            alpha=0.8,
-            color=colors[level],
-        )
-
-# Theory overlays, computed in closed form from the settings recorded in the table.
 first = df.iloc[0]
-if opts["theory"] == "ceiling":
-    for (sd, steps), _ in df.groupby(["noise_sd", "stimulus_steps"]):
-        c = reference.ceiling(sd, steps)
-        ax.axhline(c, ls="-", **style.REFERENCE_STYLE)
+
+
+def draw(ax, stats):
+    """Median and IQR per series against x, then the theory overlay and the paper's 0.9 line."""
+    for i, level in enumerate(levels):
+        s = stats[stats[series] == level]
+        dodge = (i - (len(levels) - 1) / 2) * 0.012 * span
+        x = s[opts["x"]].to_numpy(dtype=float)
+        x = x * np.exp(dodge) if opts["log_x"] else x + dodge
+        ax.errorbar(
+            x * opts["x_scale"],
+            s["median"],
+            yerr=[s["median"] - s.q25, s.q75 - s["median"]],
+            marker="o",
+            ms=3.5,
+            capsize=2,
+            lw=1.2,
+            color=colors[level],
+            label=style.series_label(series, level),
+        )
+    # Theory overlays, computed in closed form from the settings recorded in the table.
+    if opts["theory"] == "ceiling":
+        for (sd, steps), _ in df.groupby(["noise_sd", "stimulus_steps"]):
+            c = reference.ceiling(sd, steps)
+            ax.axhline(c, ls="-", **style.REFERENCE_STYLE)
+            ax.text(
+                0.02,
+                c,
+                f"ceiling 1−12σ²/T = {c:.3f}",
+                va="bottom",
+                fontsize=6,
+                color="0.35",
+                transform=ax.get_yaxis_transform(),
+            )
+    elif opts["theory"] == "ceiling_curve":
+        dense = np.linspace(df[opts["x"]].min(), df[opts["x"]].max(), 200)
+        if opts["x"] == "noise_sd":
+            curve = [reference.ceiling(v, int(first.stimulus_steps)) for v in dense]
+        else:  # stimulus_steps
+            curve = [reference.ceiling(float(first.noise_sd), v) for v in dense]
+        ax.plot(dense * opts["x_scale"], curve, color="0.35", lw=1, zorder=0, label="1 − 12σ²/T")
+    elif opts["theory"] == "rank":
+        dims = np.sort(df.dim.unique())
+        for level in levels:
+            curve = [
+                reference.rank_ceiling(
+                    int(level), d, float(first.noise_sd), int(first.stimulus_steps)
+                )
+                for d in dims
+            ]
+            ax.plot(dims * opts["x_scale"], curve, ls=":", lw=1, color=colors[level], zorder=0)
+        ax.plot([], [], ls=":", color="0.35", label="min(1, N/D)·ceiling")
+    if opts["paper_line"]:
+        ax.axhline(0.9, ls="--", **style.REFERENCE_STYLE)
         ax.text(
-            0.02,
-            c,
-            f"ceiling 1−12σ²/T = {c:.3f}",
-            va="bottom",
+            0.98,
+            0.9,
+            "0.9 (paper)",
+            ha="right",
+            va="top",
             fontsize=6,
             color="0.35",
             transform=ax.get_yaxis_transform(),
         )
-elif opts["theory"] == "ceiling_curve":
-    dense = np.linspace(df[opts["x"]].min(), df[opts["x"]].max(), 200)
-    if opts["x"] == "noise_sd":
-        curve = [reference.ceiling(v, int(first.stimulus_steps)) for v in dense]
-    else:  # stimulus_steps
-        curve = [reference.ceiling(float(first.noise_sd), v) for v in dense]
-    ax.plot(dense * opts["x_scale"], curve, color="0.35", lw=1, zorder=0, label="1 − 12σ²/T")
-elif opts["theory"] == "rank":
-    dims = np.sort(df.dim.unique())
-    for level in levels:
-        curve = [
-            reference.rank_ceiling(int(level), d, float(first.noise_sd), int(first.stimulus_steps))
-            for d in dims
-        ]
-        ax.plot(dims * opts["x_scale"], curve, ls=":", lw=1, color=colors[level], zorder=0)
-    ax.plot([], [], ls=":", color="0.35", label="min(1, N/D)·ceiling")
-if opts["paper_line"]:
-    ax.axhline(0.9, ls="--", **style.REFERENCE_STYLE)
-    ax.text(
-        0.98,
-        0.9,
-        "0.9 (paper)",
-        ha="right",
-        va="top",
-        fontsize=6,
-        color="0.35",
-        transform=ax.get_yaxis_transform(),
-    )
+    if opts["log_x"]:
+        ax.set_xscale("log")
+        ax.set_xticks(xs * opts["x_scale"], [f"{v:g}" for v in xs * opts["x_scale"]])
+        ax.minorticks_off()
+    ax.set_xlabel(opts["xlabel"] or style.AXIS_LABELS.get(opts["x"], opts["x"]))
 
-if opts["log_x"]:
-    ax.set_xscale("log")
-    ax.set_xticks(xs * opts["x_scale"], [f"{v:g}" for v in xs * opts["x_scale"]])
-    ax.minorticks_off()
-ax.set_xlabel(opts["xlabel"] or style.AXIS_LABELS.get(opts["x"], opts["x"]))
-ax.set_ylabel("r²" if len(opts["metrics"]) > 1 else style.METRIC_AXIS[opts["metrics"][0]])
+
+def decoders(table):
+    return "/".join(sorted(table.decoder.unique()))
+
+
+draw(axes[0], stats)
 lo = min(0.5, float(stats.q25.min()) - 0.05)
 if not ref.empty:
-    lo = min(lo, float(ref_stats["median"].min()) - 0.05)
+    draw(axes[1], ref_stats)
+    lo = min(lo, float(ref_stats.q25.min()) - 0.05)
+    role = "the paper's protocol" if decoders(df) == "adam" else "configured"
+    axes[0].set_title(f"{decoders(df)} decoder ({role})", fontsize=7)
+    axes[1].set_title(f"{decoders(ref)} decoder, same states", fontsize=7)
+ax = axes[0]
+ax.set_ylabel("r²" if len(opts["metrics"]) > 1 else style.METRIC_AXIS[opts["metrics"][0]])
 ax.set_ylim(*(opts["ylim"] or (lo, 1.0)))
-if opts["title"]:
+if opts["title"] and n_axes == 1:
     ax.set_title(opts["title"], fontsize=9)
-handles, labels = ax.get_legend_handles_labels()
-if not ref.empty:  # which line is which decoder
-    for ls, decoders in (("-", df.decoder), ("--", ref.decoder)):
-        handles.append(Line2D([], [], ls=ls, lw=1, color="0.35"))
-        labels.append(f"{'/'.join(sorted(decoders.unique()))} decoder")
-ax.legend(
-    handles,
-    labels,
-    loc="lower right",
-    fontsize=6,
-    title=style.LEGEND_TITLES.get(series),
-    title_fontsize=6,
+elif opts["title"]:
+    fig.suptitle(opts["title"], fontsize=9)
+axes[-1].legend(
+    loc="lower right", fontsize=6, title=style.LEGEND_TITLES.get(series), title_fontsize=6
 )
 prov["note"] = (
     f"{per_group_count(df, 'seed')} seeds × {per_group_count(df, 'fold')} folds × "
     f"{per_group_count(df, 'fit')} fits, "
     f"{'/'.join(str(b) for b in sorted(df.train_batches.unique()))} batches, "
-    f"{'/'.join(sorted(df.decoder.unique()))} decoder"
-    + (f"; dashed: {'/'.join(sorted(ref.decoder.unique()))} decoder" if not ref.empty else "")
+    f"{decoders(df)} decoder" + (f" (right: {decoders(ref)} decoder)" if not ref.empty else "")
 )
 if not ref.empty:  # the summary lists both decoders' medians, one row per decoder × group
     stats = pd.concat(
-        [
-            stats.assign(decoder="/".join(sorted(df.decoder.unique()))),
-            ref_stats.assign(decoder="/".join(sorted(ref.decoder.unique()))),
-        ],
+        [stats.assign(decoder=decoders(df)), ref_stats.assign(decoder=decoders(ref))],
         ignore_index=True,
     )
 style.footnote(fig, prov)

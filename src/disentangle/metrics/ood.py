@@ -23,7 +23,7 @@ The decoders differ by a few hundredths of r² (the Adam decoder is implicitly r
 most networks, but not where the states are large: on the non-leaky RNN's integrated rates the
 Adam decoder does not settle within the paper's budget. So the workflow's OOD job fits the
 configured decoder and, on the same final states, the ridge decoder too (``ood_by_decoder``;
-tables ``ood_r2`` and ``ood_r2_ridge``); Fig. 3b draws the second as a dashed reference.
+tables ``ood_r2`` and ``ood_r2_ridge``); Fig. 3b draws the second beside the first.
 """
 
 from __future__ import annotations
