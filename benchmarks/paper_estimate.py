@@ -3,6 +3,7 @@
     python benchmarks/paper_estimate.py                     # config/paper.yaml
     python benchmarks/paper_estimate.py --preset quick      # the default config
     python benchmarks/paper_estimate.py --no-calibrate      # use the rates below, no timing
+    python benchmarks/paper_estimate.py --per-panel         # also: what each panel trains
 
 For every ensemble the workflow trains (experiments after sweeps are expanded): networks K,
 batches, FLOPs per network-batch (``train_throughput.train_step_flops``), total FLOPs. CPU time:
@@ -16,6 +17,10 @@ a sustained 20 TFLOP/s, which only matters for large ensembles. The generative m
 VAEs, InfoGAN) are added from their CPU step time, measured per method on this machine (one
 thread, one job; ``--no-calibrate``: 0.10 s, the 2026-11-23 host's β-VAE), and a GPU step time of
 ~3 ms.
+
+``--per-panel`` adds, for every panel and for each section target (``paper_panels``, ...), the
+training time of the ensembles and models it needs (each counted once; training only, not the
+metrics and notebooks): what ``snakemake figures/<panel>.pdf`` costs on a clean ``results/``.
 """
 
 from __future__ import annotations
@@ -81,6 +86,7 @@ def main() -> None:
     parser.add_argument("--no-calibrate", action="store_true")
     parser.add_argument("--gpu-step-ms", type=float, default=None)
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--per-panel", action="store_true", help="training time per panel")
     args = parser.parse_args()
     tune_allocator()  # as every workflow job is: the calibrations time what the jobs run
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())
@@ -139,6 +145,29 @@ def main() -> None:
         f"multi-task training; CPU {cpu_h:.1f} core-hours = {cpu_h / args.cores:.1f} h on "
         f"{args.cores} cores (one-thread jobs side by side); one GPU {gpu_h:.1f} h "
         f"(latency-bound estimate, jobs in sequence)"
+    )
+    if args.per_panel:
+        print_per_panel(resolved, config["panels"], rows, args.cores)
+
+
+def print_per_panel(resolved, panels: dict, rows: list[tuple], cores: int) -> None:
+    """Training time of what each panel, and each section target, needs (each ensemble once)."""
+    cost = {name: (cpu_s, gpu_s) for name, _, _, _, _, cpu_s, gpu_s in rows}
+    needs: dict[str, set[str]] = {}
+    for panel, kinds in resolved.panels.items():
+        needs[panel] = {n for names in kinds.values() for n in names if n in cost}
+    sections: dict[str, set[str]] = {}
+    for panel, entry in panels.items():
+        sections.setdefault(f"{entry['section']}_panels", set()).update(needs[panel])
+    sections["all"] = set().union(*needs.values())
+    print(f"\n{'panel / target':<34}{'trains':>7}{'CPU core-h':>12}{'GPU h':>8}")
+    for label, names in [*needs.items(), *sections.items()]:
+        cpu_h = sum(cost[n][0] for n in names) / 3600
+        gpu_h = sum(cost[n][1] for n in names) / 3600
+        print(f"{label:<34}{len(names):>7}{cpu_h:>12.2f}{gpu_h:>8.2f}")
+    print(
+        f"(training only; on {cores} cores divide the core-hours by {cores}: the jobs are "
+        "one-thread and run side by side)"
     )
 
 

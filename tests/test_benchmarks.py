@@ -53,3 +53,40 @@ def test_train_step_flops_match_a_count(tt, arch):
     assert counted == pytest.approx(tt.train_step_flops(arch, n_tasks), rel=0.03)
     # the encoder is a third of the leaky RNN's step: dropping it would fail the check
     assert tt.train_step_flops(arch, n_tasks) - tt.encoder_flops() < 0.97 * counted
+
+
+def test_paper_estimate_per_panel_counts_each_ensemble_once():
+    """``paper_estimate.py --per-panel`` (uncalibrated, so no timing): a panel's training time is
+    the sum of the ensembles it reads, each once; `all` is the whole preset's total; the paper's
+    panels train no generative model."""
+    import re
+    import subprocess
+    import sys
+
+    script = BENCH.parent / "paper_estimate.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--no-calibrate", "--per-panel"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=BENCH.parents[1],
+    ).stdout
+    head, _, tail = out.partition("panel / target")
+    per_model = {}
+    for line in head.splitlines():
+        parts = line.split()
+        if len(parts) == 7 and parts[2].isdigit():
+            per_model[parts[0]] = float(parts[5])
+    total = float(re.search(r"CPU ([\d.]+) core-hours", head).group(1))
+    panels = {}
+    for line in tail.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) == 4 and parts[1].isdigit():
+            panels[parts[0]] = (int(parts[1]), float(parts[2]))
+    assert panels["fig3a"] == (1, pytest.approx(per_model["rnn_main"], abs=0.01))
+    fig3b = ["rnn_main", "rnn_nonleaky", "lstm", "gpt2", "gru"]
+    assert panels["fig3b"] == (5, pytest.approx(sum(per_model[n] for n in fig3b), abs=0.03))
+    assert panels["all"] == (len(per_model), pytest.approx(total, abs=0.1))
+    multitask = [n for n in per_model if not re.search(r"-s\d+$", n)]
+    assert panels["paper_panels"][1] <= sum(per_model[n] for n in multitask) + 0.05
+    assert panels["methods_panels"][1] > 10 * panels["paper_panels"][1]  # the dSprites models
