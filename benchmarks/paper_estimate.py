@@ -51,6 +51,8 @@ CPU_RATE_FALLBACK = {
 # 167 (GPT-2, K = 15): --no-calibrate is a rough figure, calibrate on the machine you will use.
 GENERATIVE_CPU_S = {"dsprites": 0.10, "task": 0.0015}  # s per step, one core (2026-11-23 host)
 GENERATIVE_GPU_S = {"dsprites": 0.003, "task": 0.0015}
+# table kinds made from an experiment's ingredients alone (workflow/rules/analysis.smk, `examples`)
+UNTRAINED_KINDS = {"task_example", "encoder_example"}
 
 
 def generative_step_s(spec: dict, steps: int = 10) -> float:
@@ -155,7 +157,13 @@ def print_per_panel(resolved, panels: dict, rows: list[tuple], cores: int) -> No
     cost = {name: (cpu_s, gpu_s) for name, _, _, _, _, cpu_s, gpu_s in rows}
     needs: dict[str, set[str]] = {}
     for panel, kinds in resolved.panels.items():
-        needs[panel] = {n for names in kinds.values() for n in names if n in cost}
+        needs[panel] = {
+            n
+            for kind, names in kinds.items()
+            if kind not in UNTRAINED_KINDS
+            for n in names
+            if n in cost
+        }
     sections: dict[str, set[str]] = {}
     for panel, entry in panels.items():
         sections.setdefault(f"{entry['section']}_panels", set()).update(needs[panel])

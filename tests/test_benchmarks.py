@@ -84,6 +84,7 @@ def test_paper_estimate_per_panel_counts_each_ensemble_once():
         if len(parts) == 4 and parts[1].isdigit():
             panels[parts[0]] = (int(parts[1]), float(parts[2]))
     assert panels["fig3a"] == (1, pytest.approx(per_model["rnn_main"], abs=0.01))
+    assert panels["fig2-task"] == (0, 0.0)  # drawn from the ingredients: nothing to train
     fig3b = ["rnn_main", "rnn_nonleaky", "lstm", "gpt2", "gru"]
     assert panels["fig3b"] == (5, pytest.approx(sum(per_model[n] for n in fig3b), abs=0.03))
     assert panels["all"] == (len(per_model), pytest.approx(total, abs=0.1))
