@@ -62,17 +62,8 @@ for ax, level in zip(axes[0], facets, strict=True):
         s = part if s_level is None else part[part[series] == s_level]
         b = band if s_level is None else band.xs(s_level, level=series)
         ax.fill_between(b.index.to_numpy(dtype=float), b["min"], b["max"], color="0.85", lw=0)
-        ax.errorbar(
-            s[x],
-            s["median"],
-            yerr=[s["median"] - s.q25, s.q75 - s["median"]],
-            marker="o",
-            ms=3.5,
-            capsize=2,
-            lw=1.2,
-            color=colors[s_level],
-            label=style.series_label(series, s_level) if series else None,
-        )
+        label = style.series_label(series, s_level) if series else None
+        style.median_iqr(ax, s[x], s, colors[s_level], label)
     ax.axhline(90, ls="--", **style.REFERENCE_STYLE)
     if opts["log_x"]:
         ax.set_xscale("log")

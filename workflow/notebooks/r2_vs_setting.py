@@ -98,16 +98,8 @@ def draw(ax, stats):
         dodge = (i - (len(levels) - 1) / 2) * 0.012 * span
         x = s[opts["x"]].to_numpy(dtype=float)
         x = x * np.exp(dodge) if opts["log_x"] else x + dodge
-        ax.errorbar(
-            x * opts["x_scale"],
-            s["median"],
-            yerr=[s["median"] - s.q25, s.q75 - s["median"]],
-            marker="o",
-            ms=3.5,
-            capsize=2,
-            lw=1.2,
-            color=colors[level],
-            label=style.series_label(series, level),
+        style.median_iqr(
+            ax, x * opts["x_scale"], s, colors[level], style.series_label(series, level)
         )
     # Theory overlays, computed in closed form from the settings recorded in the table.
     if opts["theory"] == "ceiling":

@@ -135,6 +135,22 @@ def apply() -> None:
     )
 
 
+def median_iqr(ax, x, stats, color, label=None) -> None:
+    """The panels' point: a median with an interquartile bar (``stats``: median, q25, q75 columns,
+    as ``summary.quantile_summary`` gives them), against ``x``."""
+    ax.errorbar(
+        x,
+        stats["median"],
+        yerr=[stats["median"] - stats.q25, stats.q75 - stats["median"]],
+        marker="o",
+        ms=3.5,
+        capsize=2,
+        lw=1.2,
+        color=color,
+        label=label,
+    )
+
+
 def footnote(fig, provenance: dict) -> None:
     """A small grey line in the corner saying which preset and settings made the panel."""
     text = f"preset: {provenance.get('preset', '?')}"
