@@ -173,3 +173,18 @@ def test_generative_models_expand_and_bad_hyperparameters_are_named():
     config["generative"]["models"]["beta_vae"]["sweep"] = {"betta": [1, 2]}
     with pytest.raises(ConfigError, match="beta_vae has no hyperparameter 'betta'"):
         check(config)
+
+
+def test_figure_index_lists_every_panel_as_configured():
+    """figures/README.md has one row per configured panel, in config order, with its caption,
+    notebook and tables: the hand-kept index cannot drift from the config unnoticed (it had: six
+    panels missing, five captions or table lists stale)."""
+    panels = yaml.safe_load((REPO / "config/config.yaml").read_text())["panels"]
+    index = (REPO / "figures/README.md").read_text().splitlines()
+    rows = [line for line in index if line.startswith("| `")]
+    expected = []
+    for panel, entry in panels.items():
+        caption = " ".join(entry.get("caption", "").split()).replace("|", "\\|")
+        tables = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in entry["tables"].items())
+        expected.append(f"| `{panel}` | {caption} | `{entry['notebook']}.py` | {tables} |")
+    assert rows == expected
