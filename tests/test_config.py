@@ -188,3 +188,13 @@ def test_figure_index_lists_every_panel_as_configured():
         tables = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in entry["tables"].items())
         expected.append(f"| `{panel}` | {caption} | `{entry['notebook']}.py` | {tables} |")
     assert rows == expected
+
+
+def test_readme_figure_index_has_every_panel():
+    """The README's figure index (what each panel shows, how long it takes per preset) has one
+    row for every configured panel."""
+    panels = yaml.safe_load((REPO / "config/config.yaml").read_text())["panels"]
+    readme = (REPO / "README.md").read_text()
+    index = readme[readme.index("## Figures") : readme.index("## The β-VAE family")]
+    rows = [line.split("`")[1] for line in index.splitlines() if line.startswith("| `")]
+    assert rows == list(panels)
