@@ -7,8 +7,14 @@ import math
 import pytest
 import torch
 
-from disentangle.analysis.geometry import angle_vs_penalty, axis_angles, axis_pairs
+from disentangle.analysis.geometry import (
+    angle_vs_penalty,
+    axis_angles,
+    axis_pairs,
+    ideal_code_decoder,
+)
 from disentangle.seeding import generator
+from disentangle.tasks import boundary_normals
 
 
 def test_axis_angles_known_pairs():
@@ -84,3 +90,59 @@ def test_angle_vs_penalty_rejects_bad_arguments():
         angle_vs_penalty(states, x, [-1.0])
     with pytest.raises(ValueError, match="expected"):
         angle_vs_penalty(states[:10], x, [0.1])
+
+
+def test_ideal_code_of_evenly_spaced_boundaries_is_orthogonal_for_every_n():
+    """CᵀC = (N/2)·I for the paper's 2-D boundaries: the ideal code's axes are at 90° for every
+    N and every penalty (REPLICATION.md 1.1, [derived])."""
+    cov = torch.eye(2, dtype=torch.float64) / 12
+    for n in (2, 3, 6, 12, 24):
+        c = boundary_normals(n, 2, "even", 0)
+        for penalty in (0.0, 0.01, 1.0):
+            angle = axis_angles(ideal_code_decoder(c, cov, 0.002, penalty))
+            assert angle.tolist() == pytest.approx([90.0], abs=1e-9), (n, penalty)
+
+
+def test_ideal_code_decoder_is_the_pseudo_inverse_without_noise_and_penalty():
+    """For N ≥ D, no noise and no penalty the decoder is C·(CᵀC)⁻¹ (the rows of pinv(C)), whose
+    column Gram matrix is (CᵀC)⁻¹: its angles, not C's own column angles."""
+    for n, d in ((3, 2), (6, 6), (12, 10)):
+        c = boundary_normals(n, d, "random", 3).double()
+        w = ideal_code_decoder(c, torch.eye(d, dtype=torch.float64) / 12, 0.0, 0.0)
+        torch.testing.assert_close(w, c @ torch.linalg.inv(c.T @ c))
+        gram = torch.linalg.inv(c.T @ c)
+        norms = gram.diagonal().sqrt()
+        cos = gram / norms[:, None] / norms[None, :]
+        i, j = torch.triu_indices(d, d, offset=1)
+        expected = torch.rad2deg(torch.arccos(cos[i, j]))
+        torch.testing.assert_close(axis_angles(w), expected)
+        assert not torch.allclose(axis_angles(w), axis_angles(c))  # differs from C's columns
+
+
+def test_a_network_holding_the_ideal_code_matches_its_prediction():
+    """States that are an isometric image of the noisy logits C·μ (plus dead units): the ridge
+    decoder fitted to 20,000 sampled trials finds the population prediction's angles."""
+    g = generator("test-geometry-ideal", 0)
+    n, d, h, noise_var = 20_000, 4, 16, 0.002
+    c = boundary_normals(9, d, "random", 1)
+    x = torch.rand((n, d), generator=g, dtype=torch.float64) - 0.5
+    mu = x + noise_var**0.5 * torch.randn((n, d), generator=g, dtype=torch.float64)
+    q = orthonormal(h)[:, :9].double()  # (h, N): orthonormal columns
+    logits = mu @ c.double().T
+    states = torch.cat([logits @ q.T, torch.zeros(n, 3, dtype=torch.float64)], dim=1)
+    table = angle_vs_penalty(states.float(), x.float(), [1e-3, 1e-2], c, noise_var)
+    assert list(table.columns) == ["penalty", "i", "j", "angle", "train_r2", "ideal_angle"]
+    assert len(table) == 2 * 6
+    # measured: within 0.35° of the prediction (sampling, and the penalty's scale, which is
+    # relative to the mean squared activity of 19 units here, 9 logits there); the predictions
+    # themselves span 70-110°
+    assert table.angle.tolist() == pytest.approx(table.ideal_angle.tolist(), abs=1.0)
+    assert table.ideal_angle.max() - table.ideal_angle.min() > 20
+
+
+def test_ideal_code_decoder_rejects_bad_arguments():
+    c = boundary_normals(3, 2, "random", 0)
+    with pytest.raises(ValueError, match="x_cov"):
+        ideal_code_decoder(c, torch.eye(3), 0.0, 0.01)
+    with pytest.raises(ValueError, match="penalty"):
+        ideal_code_decoder(c, torch.eye(2), 0.0, -1.0)

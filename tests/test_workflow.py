@@ -128,6 +128,15 @@ def test_smoke_dag_builds_every_panel(smoke_copy):
     )
     assert ridge.groupby("metric").value.median()["id_r2"] > 0.6
 
+    # every angle comes with its ideal-code prediction (Fig. S12): exactly 90° for the paper's
+    # evenly spaced 2-D boundaries (but for the evaluation trials' sample covariance of x*:
+    # measured 89.98), scattered around 90° for random ones (measured sd 25°)
+    angles = pd.read_parquet(smoke_copy / "results/smoke/metrics/rnn_main/angles.parquet")
+    assert angles.ideal_deg.tolist() == pytest.approx([90.0] * len(angles), abs=0.1)
+    angles = pd.read_parquet(smoke_copy / "results/smoke/metrics/gpt2_dim-dim6/angles.parquet")
+    assert angles.ideal_deg.notna().all() and angles.ideal_deg.std() > 5
+    assert "r = " in (smoke_copy / "results/smoke/summaries/figS12-angles.html").read_text()
+
     history = pd.read_parquet(smoke_copy / "results/smoke/models/rnn_main.history.parquet")
     final = history[(history.step == 300) & (history.metric == "accuracy")]
     assert len(final) == 4 and final.value.min() > 0.6

@@ -121,6 +121,7 @@ def cmd_angles(args: argparse.Namespace) -> None:
         ingredients["evaluation"],
         settings["penalty"],
         settings["penalty_sweep"],
+        ingredients["boundaries"],
     )
     df = tidy(table.to_dict("records"), exp, {"decoder": "ridge", **context})
     atomic_parquet(df, args.out)

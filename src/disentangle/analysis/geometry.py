@@ -8,6 +8,14 @@ LayerNorm states and gives meaningless 0°/180° angles; a moderately regularise
 authors' Adam decoder is implicitly one) gives the meaningful angle. ``angle_vs_penalty`` fits
 ridge decoders over a range of penalties (``disentangle.metrics.ood.fit_ridge``: penalty relative
 to the mean squared centred activity) to show the angle is stable across it.
+
+``ideal_code_decoder`` gives each network's own prediction: the same ridge decoder fitted to the
+code the theory says an optimal network holds, the logits z = C·μ of its N boundaries (Theorem
+3.1; μ the posterior mean, x* plus evidence noise of variance σ²/T), in closed form from the
+population covariances. For evenly spaced 2-D boundaries CᵀC = (N/2)·I and its axes are at 90°
+for every N; for random boundaries they scatter around 90° as much as C's Gram matrix departs
+from a multiple of I, which shrinks as N/D grows. Fig. S12 compares every trained network's
+angles, pair by pair, with this prediction for its own C.
 """
 
 from __future__ import annotations
@@ -41,14 +49,45 @@ def axis_angles(weight: torch.Tensor) -> torch.Tensor:
     return torch.rad2deg(torch.arccos(cos[..., i, j]))
 
 
+def ideal_code_decoder(
+    boundaries: torch.Tensor, x_cov: torch.Tensor, noise_var: float, penalty: float
+) -> torch.Tensor:
+    """The ridge decoder (N, D) of x* from the ideal code z = C·μ, μ = x* + ε, ε ~ N(0, s²·I)
+    independent of x*, at infinite sample size: W = (Σ_z + λ·mean(diag Σ_z)·I)⁻¹·Σ_zx with
+    Σ_z = C(Σ_x + s²I)Cᵀ and Σ_zx = CΣ_x, the population form of ``fit_ridge`` (the same relative
+    penalty; 0 gives the minimum-norm solution). ``boundaries`` C (N, D), ``x_cov`` Σ_x (D, D),
+    ``noise_var`` s² = σ²/T. The relative penalty is scaled by the mean variance of the N logits
+    here and of the H units in a network: "the same penalty" is so only up to that factor, which
+    moves the angles little at the workflow's 0.01 (``tests/test_analysis_geometry.py``)."""
+    c = torch.as_tensor(boundaries, dtype=torch.float64)
+    cov = torch.as_tensor(x_cov, dtype=torch.float64)
+    if c.ndim != 2 or cov.shape != (c.shape[1], c.shape[1]):
+        raise ValueError(
+            f"boundaries {tuple(c.shape)} and x_cov {tuple(cov.shape)}: expected (N, D) and (D, D)"
+        )
+    if not all(math.isfinite(v) and v >= 0 for v in (noise_var, penalty)):
+        raise ValueError(f"noise_var = {noise_var}, penalty = {penalty}: expected numbers >= 0")
+    d = c.shape[1]
+    sigma_z = c @ (cov + noise_var * torch.eye(d, dtype=torch.float64)) @ c.T
+    scale = sigma_z.diagonal().mean().clamp_min(1e-12)
+    if penalty == 0:  # the minimum-norm solution, as fit_ridge's lstsq
+        return torch.linalg.pinv(sigma_z, hermitian=True) @ (c @ cov)
+    eye = torch.eye(c.shape[0], dtype=torch.float64)
+    return torch.linalg.solve(sigma_z + penalty * scale * eye, c @ cov)
+
+
 def angle_vs_penalty(
     states: torch.Tensor,
     x: torch.Tensor,
     penalties: tuple[float, ...] | list[float] = DEFAULT_PENALTIES,
+    boundaries: torch.Tensor | None = None,
+    noise_var: float = 0.0,
 ) -> pd.DataFrame:
     """Ridge decoders of latents x (n, D) from one network's states (n, H), one per penalty: the
     angle between each pair of read-out axes, with the decoder's training r² (paper's Var_U).
-    Columns: penalty, i, j, angle, train_r2."""
+    Columns: penalty, i, j, angle, train_r2; with the network's ``boundaries`` (N, D) also
+    ideal_angle, the same pair's angle for ``ideal_code_decoder`` at the same penalty (x's
+    covariance from the same trials, evidence noise variance ``noise_var``)."""
     if states.ndim != 2 or x.ndim != 2 or states.shape[0] != x.shape[0]:
         raise ValueError(
             f"states {tuple(states.shape)} and x {tuple(x.shape)}: expected (n, H) and (n, D)"
@@ -64,6 +103,13 @@ def angle_vs_penalty(
         w, b = fit_ridge(states[None].cpu(), x.cpu(), everything, 1, float(penalty))
         w, b = w[0, 0, 0], b[0, 0, 0]  # (H, D), (D,)
         r2 = float(r2_paper(states.cpu().float() @ w + b, x.cpu().float()))
-        for (i, j), angle in zip(pairs, axis_angles(w).tolist(), strict=True):
-            rows.append({"penalty": float(penalty), "i": i, "j": j, "angle": angle, "train_r2": r2})
+        ideal = [math.nan] * len(pairs)
+        if boundaries is not None:
+            cov = torch.cov(x.cpu().double().T).reshape(x.shape[1], x.shape[1])
+            ideal = axis_angles(ideal_code_decoder(boundaries, cov, noise_var, penalty)).tolist()
+        for (i, j), angle, pred in zip(pairs, axis_angles(w).tolist(), ideal, strict=True):
+            row = {"penalty": float(penalty), "i": i, "j": j, "angle": angle, "train_r2": r2}
+            if boundaries is not None:
+                row["ideal_angle"] = pred
+            rows.append(row)
     return pd.DataFrame(rows)

@@ -6,7 +6,8 @@ notebooks draw these tables and nothing else.
 
 - ``angle_table``: angle between the decoder read-out axes of every network (Fig. 3c, S12), from a
   ridge decoder fitted on all evaluation trials at the configured penalty, plus the same angle over
-  a range of penalties (to show it does not depend on the choice; REPLICATION.md "Decisions").
+  a range of penalties (to show it does not depend on the choice; REPLICATION.md "Decisions"); with
+  the networks' boundaries, each angle's prediction from the ideal code of those boundaries.
 - ``sparsity_table``: Vinje–Gallant lifetime sparseness of every network (Fig. S6).
 - ``dynamics_tables``: for one network, noise-free trajectories in PC space, the fixed points of the
   constant-input map and the Jacobian spectrum at each (Fig. 2).
@@ -50,28 +51,43 @@ def pick_member(members: list[tuple[int, int]], n_tasks: int, seed: int) -> int:
 
 
 def angle_table(
-    model, encoder, task: TaskSpec, members, evaluation: dict, penalty: float, sweep: list[float]
+    model,
+    encoder,
+    task: TaskSpec,
+    members,
+    evaluation: dict,
+    penalty: float,
+    sweep: list[float],
+    boundaries: list[torch.Tensor] | None = None,
 ) -> pd.DataFrame:
-    """Angles between read-out axes, every network, at ``penalty`` and over the ``sweep``."""
+    """Angles between read-out axes, every network, at ``penalty`` and over the ``sweep``. With
+    the networks' ``boundaries`` (the ingredients' list, in member order) each row also holds
+    ``ideal_deg``: the angle the same ridge decoder gives on the ideal code C·μ of that network's
+    boundaries (``geometry.ideal_code_decoder``, evidence noise σ²/T of the task)."""
+    if boundaries is not None and len(boundaries) != len(members):
+        raise ValueError(f"{len(boundaries)} boundary matrices for {len(members)} networks")
     states = final_states(model, encoder, task, evaluation["x_train"], evaluation["noise_train"])
     penalties = sorted({float(penalty), *map(float, sweep)})
+    noise_var = task.noise_sd**2 / task.stimulus_steps
     rows = []
     for i, (n_tasks, seed) in enumerate(members):
-        table = angle_vs_penalty(states[i].cpu(), evaluation["x_train"], penalties)
+        c = None if boundaries is None else boundaries[i]
+        table = angle_vs_penalty(states[i].cpu(), evaluation["x_train"], penalties, c, noise_var)
         for r in table.itertuples():
-            rows.append(
-                {
-                    "n_tasks": n_tasks,
-                    "seed": seed,
-                    "axis_i": r.i,
-                    "axis_j": r.j,
-                    "penalty": r.penalty,
-                    "selected": r.penalty == float(penalty),
-                    "decoder_train_r2": r.train_r2,
-                    "metric": "angle_deg",
-                    "value": r.angle,
-                }
-            )
+            row = {
+                "n_tasks": n_tasks,
+                "seed": seed,
+                "axis_i": r.i,
+                "axis_j": r.j,
+                "penalty": r.penalty,
+                "selected": r.penalty == float(penalty),
+                "decoder_train_r2": r.train_r2,
+                "metric": "angle_deg",
+                "value": r.angle,
+            }
+            if c is not None:
+                row["ideal_deg"] = r.ideal_angle
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
