@@ -8,8 +8,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import torch
-
 
 def atomic_write(path: str | os.PathLike, write) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
@@ -30,6 +28,8 @@ def atomic_write(path: str | os.PathLike, write) -> None:
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
     """``torch.save`` to a temporary file beside ``path``, then rename it into place."""
+    import torch  # here, not at the top: the panel notebooks write files without torch
+
     atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
@@ -50,6 +50,8 @@ def file_digest(path: str | os.PathLike) -> str:
 def load_checkpoint(path: str | os.PathLike, guard: str, fmt: str, log) -> dict | None:
     """A checkpoint to resume from, or None to start afresh: missing, unreadable (truncated or
     foreign), of another format, or written for other settings (``guard`` differs)."""
+    import torch
+
     path = Path(path)
     if not path.exists():
         return None

@@ -182,7 +182,7 @@ def save(fig, pdf: str, png: str, provenance: dict) -> None:
     plt.close(fig)
     from disentangle.provenance import write_sidecar
 
-    write_sidecar(pdf, "cpu", figure=provenance)  # figures/<panel>.pdf.provenance.json
+    write_sidecar(pdf, None, figure=provenance)  # figures/<panel>.pdf.provenance.json
 
 
 def write_summary(path: str, claim: str, table, provenance: dict) -> None:
