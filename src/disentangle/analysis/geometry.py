@@ -98,6 +98,8 @@ def angle_vs_penalty(
         raise ValueError(f"penalties = {penalties}: expected a non-empty list of numbers >= 0")
     everything = torch.ones((1, x.shape[0]), dtype=torch.bool)
     pairs = axis_pairs(x.shape[1])
+    if boundaries is not None:  # x's covariance on these trials, for every penalty's prediction
+        x_cov = torch.cov(x.cpu().double().T).reshape(x.shape[1], x.shape[1])
     rows = []
     for penalty in penalties:
         w, b = fit_ridge(states[None].cpu(), x.cpu(), everything, 1, float(penalty))
@@ -105,8 +107,7 @@ def angle_vs_penalty(
         r2 = float(r2_paper(states.cpu().float() @ w + b, x.cpu().float()))
         ideal = [math.nan] * len(pairs)
         if boundaries is not None:
-            cov = torch.cov(x.cpu().double().T).reshape(x.shape[1], x.shape[1])
-            ideal = axis_angles(ideal_code_decoder(boundaries, cov, noise_var, penalty)).tolist()
+            ideal = axis_angles(ideal_code_decoder(boundaries, x_cov, noise_var, penalty)).tolist()
         for (i, j), angle, pred in zip(pairs, axis_angles(w).tolist(), ideal, strict=True):
             row = {"penalty": float(penalty), "i": i, "j": j, "angle": angle, "train_r2": r2}
             if boundaries is not None:
