@@ -64,13 +64,13 @@ sweep = df.groupby([*keys, "penalty"]).value.median().groupby(keys).agg(["min", 
 if opts["ideal"]:
     if "ideal_deg" not in df:
         raise ValueError("option ideal: the angles tables have no ideal_deg column (rerun angles)")
-    # The ideal code depends on the boundaries only, not the architecture: one row per pair.
-    pair = [k for k in (series, x) if k] + ["seed", "axis_i", "axis_j"]
+    # The ideal code depends on the boundaries (kind, D, N, seed) only, not on the architecture:
+    # one row per network's axis pair, whichever architectures share those boundaries.
+    pair = ["boundaries", "dim", "n_tasks", "seed", "axis_i", "axis_j"]
     ideal_rows = df[df.selected].drop_duplicates(pair)
     ideal = quantile_summary(ideal_rows, [k for k in (series, x) if k], value="ideal_deg")
     paired = df[df.selected].assign(full=lambda d: d.n_tasks >= d.dim)
-    by = [k for k in (facet, series, x) if k]
-    fit = paired.groupby(by).apply(
+    fit = paired.groupby(keys).apply(
         lambda g: pd.Series(
             {
                 "r_ideal": g.value.corr(g.ideal_deg) if len(g) > 2 else np.nan,
@@ -80,7 +80,7 @@ if opts["ideal"]:
         ),
         include_groups=False,
     )
-    chosen = chosen.merge(fit.reset_index(), on=by)
+    chosen = chosen.merge(fit.reset_index(), on=keys)
 chosen
 
 # %%
