@@ -94,6 +94,17 @@ levels_all = sorted(df[series].unique(), key=style.series_order) if series else 
 colors = style.series_colors(series or "metric", levels_all) if series else {None: "k"}
 
 
+def draw_series(ax, stats, band=None):
+    """Median and IQR per series level against x; with ``band``, the penalty sweep's range."""
+    for s_level in sorted(stats[series].unique(), key=style.series_order) if series else [None]:
+        s = stats if s_level is None else stats[stats[series] == s_level]
+        if band is not None:
+            b = band if s_level is None else band.xs(s_level, level=series)
+            ax.fill_between(b.index.to_numpy(dtype=float), b["min"], b["max"], color="0.85", lw=0)
+        label = style.series_label(series, s_level) if series else None
+        style.median_iqr(ax, s[x], s, colors[s_level], label)
+
+
 def decorate(ax, title=None):
     ax.axhline(90, ls="--", **style.REFERENCE_STYLE)
     if opts["log_x"]:
@@ -111,19 +122,11 @@ def decorate(ax, title=None):
 for ax, level in zip(axes[0], facets, strict=False):
     part = chosen if level is None else chosen[chosen[facet] == level]
     band = sweep if level is None else sweep.xs(level, level=facet)
-    for s_level in sorted(part[series].unique(), key=style.series_order) if series else [None]:
-        s = part if s_level is None else part[part[series] == s_level]
-        b = band if s_level is None else band.xs(s_level, level=series)
-        ax.fill_between(b.index.to_numpy(dtype=float), b["min"], b["max"], color="0.85", lw=0)
-        label = style.series_label(series, s_level) if series else None
-        style.median_iqr(ax, s[x], s, colors[s_level], label)
+    draw_series(ax, part, band)
     decorate(ax, None if level is None else style.series_label(facet, level))
 if opts["ideal"]:
     ax = axes[0, len(facets)]
-    for s_level in sorted(ideal[series].unique(), key=style.series_order) if series else [None]:
-        s = ideal if s_level is None else ideal[ideal[series] == s_level]
-        label = style.series_label(series, s_level) if series else None
-        style.median_iqr(ax, s[x], s, colors[s_level], label)
+    draw_series(ax, ideal)
     decorate(ax, "ideal code C·μ, same boundaries")
     ax = axes[0, -1]
     markers = dict(zip(facets, "os^vD", strict=False))
