@@ -73,3 +73,22 @@ def test_encoder_is_frozen():
     y = enc(x)
     assert not y.requires_grad  # evaluated without autograd: no gradient can reach f
     assert not any(p.requires_grad for p in enc.params.values())
+
+
+def test_cache_tiling_does_not_change_a_bit():
+    """The CPU pass tiles members by thread count and rows by CHUNK_ROWS; every row is computed
+    by the same kernels, so the output equals the untiled pass exactly, for any thread count."""
+    import disentangle.tasks.encoder as encoder_module
+
+    enc = MixingEncoder.from_members([init_encoder_member(2, s) for s in range(5)])
+    x = torch.rand(5, 1000, 2) - 0.5
+    untiled = enc._layers(x, enc.params)
+    threads, chunk = torch.get_num_threads(), encoder_module.CHUNK_ROWS
+    try:
+        for n_threads, rows in ((1, 300), (2, 1600), (3, 7)):
+            torch.set_num_threads(n_threads)
+            encoder_module.CHUNK_ROWS = rows
+            assert torch.equal(enc(x), untiled), (n_threads, rows)
+    finally:
+        torch.set_num_threads(threads)
+        encoder_module.CHUNK_ROWS = chunk

@@ -17,7 +17,9 @@ from disentangle.seeding import generator, uniform
 
 ENCODER_WIDTHS: tuple[int, int, int] = (100, 100, 40)
 ACTIVATIONS = ("relu", "quadratic")
-CHUNK_ROWS = 320  # rows per encoder pass on the CPU: one batch of 16 trials × 20 steps
+#: rows per member and encoder pass on the CPU: a 100-wide activation of 1600 rows is 640 KB, so a
+#: thread's member stays in its core's L2 cache (benchmarks/README.md, "Frozen encoder")
+CHUNK_ROWS = 1600
 
 
 def init_encoder_member(dim: int, seed: int) -> dict[str, torch.Tensor]:
@@ -62,22 +64,34 @@ class MixingEncoder:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Encode ``x`` of shape (K, ..., D) with member k's f applied to ``x[k]``.
 
-        Rows go through in chunks of ``CHUNK_ROWS`` so that the 100-wide activations stay in
-        cache: a 50-batch block of 25 members is 400,000 rows, and one pass over all of them at
-        once is about 3× slower on a 2-core CPU (benchmarks/README.md). Every row is computed
-        independently, so chunking does not change the result."""
+        On the CPU the work is tiled so that each thread's activations stay in its L2 cache:
+        groups of as many members as torch has threads (one batched matmul spreads its members
+        over the threads), ``CHUNK_ROWS`` rows at a time. All K members at once would put
+        K × rows × 100 floats in flight: 12.8 MB at K = 100 and one batch of rows, and the
+        batched matmuls then ran at 43-46 GFLOP/s on 2 threads where the tiled pass runs at
+        ~100 (benchmarks/README.md). Every row is computed independently by the same matmul
+        kernels, so the tiling does not change the result (bit for bit:
+        ``tests/test_encoder.py``)."""
         k, *middle, d = x.shape
         rows = x.reshape(k, -1, d)
-        out = torch.empty((k, rows.shape[1], self.out_features), dtype=x.dtype, device=x.device)
-        step = rows.shape[1] if x.is_cuda else CHUNK_ROWS
-        for start in range(0, rows.shape[1], step):
-            out[:, start : start + step] = self._layers(rows[:, start : start + step])
+        n = rows.shape[1]
+        out = torch.empty((k, n, self.out_features), dtype=x.dtype, device=x.device)
+        if x.is_cuda:
+            group, chunk = k, max(n, 1)
+        else:
+            group, chunk = max(1, torch.get_num_threads()), CHUNK_ROWS
+        for k0 in range(0, k, group):
+            members = slice(k0, k0 + group)
+            params = {name: p[members] for name, p in self.params.items()}
+            for start in range(0, n, chunk):
+                piece = slice(start, start + chunk)
+                out[members, piece] = self._layers(rows[members, piece], params)
         return out.reshape(k, *middle, out.shape[-1])
 
-    def _layers(self, h: torch.Tensor) -> torch.Tensor:
+    def _layers(self, h: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.Tensor:
         n_layers = len(ENCODER_WIDTHS)
         for i in range(n_layers):
-            h = torch.baddbmm(self.params[f"b{i}"].unsqueeze(1), h, self.params[f"w{i}"])
+            h = torch.baddbmm(params[f"b{i}"].unsqueeze(1), h, params[f"w{i}"])
             if i < n_layers - 1:
                 h = torch.relu_(h) if self.activation == "relu" else h.square_()
         return h
