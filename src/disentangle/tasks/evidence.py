@@ -181,10 +181,10 @@ def build_inputs(
     u = torch.empty((k, m, spec.n_steps, 1 + n_feat), dtype=x.dtype, device=x.device)
     u[..., 0] = 1.0
     u[:, :, spec.decision_slice, 0] = 0.0
-    after = spec.fixation_steps + spec.stimulus_steps
-    u[:, :, : spec.fixation_steps, 1:] = f0.unsqueeze(2)  # f(0) outside the stimulus period only
-    u[:, :, spec.stimulus_slice, 1:] = stim
-    u[:, :, after:, 1:] = f0.unsqueeze(2)
+    stim_steps = spec.stimulus_slice
+    u[:, :, : stim_steps.start, 1:] = f0.unsqueeze(2)  # f(0) outside the stimulus period only
+    u[:, :, stim_steps, 1:] = stim
+    u[:, :, stim_steps.stop :, 1:] = f0.unsqueeze(2)
     return u
 
 
