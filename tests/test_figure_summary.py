@@ -67,3 +67,28 @@ def test_a_panel_is_saved_without_loading_torch(tmp_path):
     assert sidecar["figure"] == {"preset": "test"}
     assert sidecar["packages"]["torch"] and sidecar["packages"]["matplotlib"]
     assert "determinism" not in sidecar and "device" not in sidecar
+
+
+def test_no_notebook_imports_torch():
+    """Every project import of every panel notebook loads without torch (the r² panels' theory
+    overlay once pulled it in through the metrics package, and a seed helper through seeding)."""
+    lines = sorted(
+        {
+            line.strip()
+            for notebook in (REPO / "workflow/notebooks").glob("*.py")
+            for line in notebook.read_text().splitlines()
+            if line.startswith(("from disentangle", "import disentangle", "import torch"))
+        }
+    )
+    assert any("figures.reference" in line or "import reference" in line for line in lines)
+    assert any("seeding" in line for line in lines)
+    code = "\n".join([*lines, "import sys", "print('torch' in sys.modules)"])
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO / "src")},
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "False", f"one of {lines} imported torch"

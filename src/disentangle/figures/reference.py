@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from disentangle.metrics.ood import information_ceiling
+from disentangle.prior import information_ceiling
 
 
 def ceiling(noise_sd: float, n_samples: int) -> float:

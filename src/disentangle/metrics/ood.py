@@ -28,14 +28,13 @@ tables ``ood_r2`` and ``ood_r2_ridge``); Fig. 3b draws the second beside the fir
 
 from __future__ import annotations
 
-import math
-
 import torch
 
+from disentangle.prior import VAR_U
+from disentangle.prior import information_ceiling as information_ceiling  # re-exported
 from disentangle.seeding import generator, uniform
 from disentangle.tasks.evidence import TaskSpec, build_inputs, fold_masks
 
-VAR_U = 1.0 / 12.0  # variance of U(-1/2, 1/2)
 DECODERS = ("adam", "ridge")
 
 
@@ -280,8 +279,3 @@ def ood_rows(
                         }
                     )
     return rows
-
-
-def information_ceiling(noise_sd: float, n_samples: int) -> float:
-    """r² of the unbiased mean of n noisy samples: 1 − σ²/(n·Var_U) = 1 − 12σ²/n (paper Eq. 7)."""
-    return 1.0 - noise_sd**2 / (n_samples * VAR_U) if n_samples > 0 else -math.inf

@@ -17,12 +17,11 @@ import math
 import pandas as pd
 import torch
 
-from disentangle.metrics.ood import information_ceiling
+from disentangle.prior import VAR_U, information_ceiling
 from disentangle.seeding import generator
 from disentangle.theory.bayes import HIGH, LOW, truncated_normal_moments
 from disentangle.theory.closed_form import F64, normal_mass
 
-VAR_U = 1.0 / 12.0
 TIMINGS = {"fixed": 0, "free": 1}  # extra samples beyond the T stimulus steps
 
 

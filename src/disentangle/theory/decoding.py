@@ -18,6 +18,7 @@ import math
 import pandas as pd
 import torch
 
+from disentangle.prior import VAR_U
 from disentangle.seeding import generator
 from disentangle.tasks import boundary_normals
 from disentangle.theory.bayes import uniform_prior_logits_2d, uniform_prior_posterior_mean
@@ -33,7 +34,6 @@ from disentangle.theory.closed_form import (
 )
 from disentangle.theory.sigmoid import KAPPAS
 
-VAR_U = 1.0 / 12.0
 REGIMES = ("bounded", "task")
 ROW_KINDS = ("unit", "raw")
 
