@@ -6,7 +6,7 @@ rule panel:
     input:
         tables=lambda wc: sorted({p for paths in panel_tables(wc).values() for p in paths}),
         notebook=lambda wc: f"workflow/notebooks/{config['panels'][wc.panel]['notebook']}.py",
-        style=sources("figures"),
+        style=sources("figures", "prior.py"),
     output:
         pdf=report(
             "figures/{panel}.pdf",

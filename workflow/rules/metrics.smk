@@ -5,7 +5,7 @@ rule ood_generalisation:
     input:
         model="results/{preset}/models/{experiment}.pt",
         ingredients="results/{preset}/data/{experiment}.pt",
-        code=sources("metrics/ood.py", "tasks"),
+        code=sources("metrics/ood.py", "prior.py", "tasks"),
     output:
         configured=TABLES["ood_r2"],
         ridge=TABLES["ood_r2_ridge"],
@@ -30,7 +30,7 @@ rule decoder_angles:
     input:
         model="results/{preset}/models/{experiment}.pt",
         ingredients="results/{preset}/data/{experiment}.pt",
-        code=sources("analysis/geometry.py", "analysis/tables.py", "metrics/ood.py"),
+        code=sources("analysis/geometry.py", "analysis/tables.py", "metrics/ood.py", "prior.py"),
     output:
         TABLES["angles"],
     log:

@@ -3,7 +3,7 @@
 
 rule theory_check:
     input:
-        code=sources("theory"),
+        code=sources("theory", "prior.py"),
     output:
         TABLES["theory"].replace("{experiment}", "{check}"),
     log:
