@@ -32,7 +32,7 @@ rule score_generative:
     input:
         unpack(generative_inputs),
         model="results/{preset}/generative/models/{gmodel}.pt",
-        code=sources("comparison.py", "metrics"),
+        code=sources("comparison.py", "metrics", "prior.py"),
     output:
         TABLES["generative_scores"].replace("{experiment}", "{gmodel}"),
     log:
@@ -74,7 +74,7 @@ rule score_networks:
     input:
         model="results/{preset}/models/{experiment}.pt",
         ingredients="results/{preset}/data/{experiment}.pt",
-        code=sources("comparison.py", "metrics"),
+        code=sources("comparison.py", "metrics", "prior.py"),
     output:
         TABLES["disentanglement"],
     log:
