@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import assume, given, settings
@@ -22,7 +23,9 @@ from disentangle.theory import (
     locatello_table,
     minimax_kappa,
     mixing_rotation,
+    ndtri_exp,
     normal_cdf,
+    optimal_log_outputs,
     optimal_outputs,
     optimal_probits,
     orthogonality_table,
@@ -31,6 +34,7 @@ from disentangle.theory import (
     pushforward_residual,
     r2_time_table,
     reconstruct_mu,
+    reconstruct_mu_log,
     reconstruction_table,
     row_space_projection,
     sample_prior,
@@ -156,11 +160,83 @@ def test_reconstruction_rejects_bad_arguments():
         optimal_outputs(mu, torch.zeros((3, 2)), b, sigma, t)
 
 
+def test_ndtri_exp_inverts_log_ndtr_in_both_tails():
+    # known quantiles: Φ⁻¹(½) = 0, Φ⁻¹(Φ(±2)), and the deep tails far beyond float64 probabilities
+    lp = torch.tensor([math.log(0.5), math.log(0.9772498680518208), 0.0, -math.inf], dtype=F64)
+    assert torch.allclose(
+        ndtri_exp(lp), torch.tensor([0.0, 2.0, math.inf, -math.inf], dtype=F64), atol=1e-12
+    )
+    z = torch.cat(
+        [torch.linspace(-300, -38, 50), torch.linspace(-38, 38, 761), torch.tensor([1e4, -1e4])]
+    ).to(F64)
+    # above z ≈ 37.5 log Φ(z) = −Φ(−z) is subnormal and keeps fewer bits; at 38.4 it rounds to 0
+    z = z[z.abs() <= 37.5]
+    back = ndtri_exp(torch.special.log_ndtr(z))
+    assert float(((back - z) / z.abs().clamp_min(1)).abs().max()) < 1e-14
+    deep = torch.tensor([-1e4, -1e6], dtype=F64)  # log p = −5e7, −5e11: Newton on log Φ
+    assert torch.allclose(ndtri_exp(torch.special.log_ndtr(deep)), deep, rtol=1e-13, atol=0)
+    scipy_special = pytest.importorskip("scipy.special")
+    lp = -torch.logspace(-300, 6, 400, dtype=F64)
+    ref = torch.from_numpy(scipy_special.ndtri_exp(lp.numpy()))
+    assert torch.allclose(ndtri_exp(lp), ref, rtol=2e-12, atol=1e-300)
+    with pytest.raises(ValueError, match="log-probabilities"):
+        ndtri_exp(torch.tensor([0.1], dtype=F64))
+
+
+def test_log_space_reconstruction_exact_where_probabilities_saturate():
+    # the task's scale: D = 2, six even boundaries, σ = 0.2, t = 20, μ up to a corner of the cube
+    c = boundary_normals(6, 2, "even", 0).to(F64)
+    b = torch.zeros(6, dtype=F64)
+    g = torch.Generator().manual_seed(0)
+    mu = torch.cat(
+        [torch.rand((200, 2), generator=g, dtype=F64) - 0.5, torch.tensor([[0.5, 0.5]], dtype=F64)]
+    )
+    z = optimal_probits(mu, c, b, 0.2, 20)
+    assert float(z.abs().max()) == pytest.approx(math.sqrt(20) / 0.2 * math.sqrt(0.5), rel=0.02)
+    y = optimal_outputs(mu, c, b, 0.2, 20)
+    assert bool((y == 1).any())  # float64 has rounded Φ(z) to exactly 1 for z > 8.3
+    naive = reconstruct_mu(y, c, b, 0.2, 20)
+    exact = reconstruct_mu_log(optimal_log_outputs(mu, c, b, 0.2, 20), c, b, 0.2, 20)
+    assert float((naive - mu).abs().max()) > 0.1
+    assert float((exact - mu).abs().max()) < 1e-12
+    # and where nothing saturates the two routes agree
+    c2, b2, sigma, t, mu2 = problem(3, 5, 4)
+    agree = reconstruct_mu_log(optimal_log_outputs(mu2, c2, b2, sigma, t), c2, b2, sigma, t)
+    assert torch.allclose(
+        agree,
+        reconstruct_mu(optimal_outputs(mu2, c2, b2, sigma, t), c2, b2, sigma, t),
+        atol=1e-10,
+        rtol=0,
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    dim=st.integers(1, 6),
+    extra=st.integers(0, 6),
+    seed=st.integers(0, 10_000),
+    t=st.integers(1, 20),
+)
+def test_log_space_reconstruction_exact_at_task_scale(dim, extra, seed, t):
+    g = torch.Generator().manual_seed(seed)
+    c = torch.randn((dim + extra, dim), generator=g, dtype=F64)
+    assume(float(torch.linalg.cond(c)) < 1e3)
+    b = torch.zeros(dim + extra, dtype=F64)
+    s = 0.2 / math.sqrt(t)
+    mu = torch.rand((16, dim), generator=g, dtype=F64) - 0.5
+    mu = mu + s * torch.randn((16, dim), generator=g, dtype=F64)
+    est = reconstruct_mu_log(optimal_log_outputs(mu, c, b, 0.2, t), c, b, 0.2, t)
+    assert float((est - mu).abs().max()) < 1e-9
+
+
 def test_reconstruction_table():
     df = reconstruction_table(seed=0, n_draws=2)
     wide = df.pivot_table(
-        index=["regime", "rows", "dim", "n_tasks", "draw"], columns="metric", values="value"
+        index=["regime", "rows", "dim", "n_tasks", "draw", "sigma", "steps"],
+        columns="metric",
+        values="value",
     ).reset_index()
+    assert len(wide) * 8 == len(df)  # one row per measurement, eight metrics per draw
     assert set(wide["dim"]) == set(range(2, 11)) and wide["n_tasks"].max() == 22
     assert (wide["rank"] == wide[["dim", "n_tasks"]].min(axis=1)).all()
     bounded = wide[wide.regime == "bounded"]
@@ -169,9 +245,19 @@ def test_reconstruction_table():
     assert few["err_projection"].max() < 1e-9
     assert few["err_mu"].median() > 0.05  # μ itself is not recovered from N < D tasks
     assert bounded["saturated_fraction"].max() == 0.0 and bounded["max_abs_z"].max() < 6
+    assert (bounded["err_mu_probability"] - bounded["err_mu"]).abs().max() < 1e-9
     task = wide[(wide.regime == "task") & (wide.n_tasks >= wide.dim)]
-    # in the paper's regime float64 saturates Φ for some outputs: μ is then only bounded
-    assert task["saturated_fraction"].max() > 0.1 and task["err_mu"].max() > 0.1
+    # the paper's regime (σ = 0.2, t up to 20, the first draw a full trial): float64 saturates
+    # Φ for some outputs and Φ⁻¹ of the probability only bounds μ; the log-space route is exact
+    assert set(task["sigma"]) == {0.2} and task["steps"].max() == 20 and task["steps"].min() >= 1
+    assert (wide.loc[(wide.regime == "task") & (wide.draw == 0), "steps"] == 20).all()
+    assert task["max_abs_z"].max() > 15 and task["saturated_fraction"].max() > 0.1
+    assert task["err_mu_probability"].max() > 1.0 and task["err_mu"].max() < 1e-9
+    saturated = task[task["saturated_fraction"] > 0]
+    assert (saturated["err_mu_probability"] > 1e-6).all()
+    assert saturated["err_mu"].max() < 1e-9
+    few_task = wide[(wide.regime == "task") & (wide.n_tasks < wide.dim)]
+    assert few_task["err_projection"].max() < 1e-9
 
 
 # ---------------------------------------------------------------- probit vs logistic
@@ -192,6 +278,11 @@ def test_sigmoid_fit_reproduces_the_matlab_table():
     err = {n: one(kap, target="logistic", kappa_name=n, metric="max_abs_err") for n in KAPPAS}
     best = one(kap, target="logistic", kappa_name="minimax", metric="kappa")
     assert best == pytest.approx(1 / 1.702, abs=5e-4)
+    # the minimax κ is 0.5876, not 1/1.70 = 0.5882: the two rows must not be confused
+    assert round(best, 4) == 0.5876
+    assert round(one(kap, target="logistic", kappa_name="1/1.70", metric="kappa"), 4) == 0.5882
+    minimax_err = one(kap, target="logistic", kappa_name="minimax", metric="max_abs_err")
+    assert minimax_err == pytest.approx(0.009457, abs=2e-6) and minimax_err < min(err.values())
     assert err["1/1.70"] == pytest.approx(0.00956, abs=2e-4)
     # the poster's 2√3/π is not a logistic read-out constant: 14× worse than 1/1.70
     assert err["2*sqrt(3)/pi"] > 10 * err["1/1.70"] and err["2*sqrt(3)/pi"] > 0.13
@@ -272,11 +363,70 @@ def test_linear_decoder_table():
     assert values(hard, decoder="1/1.70", metric="r2").max() < 0
     # check 5 (uniform prior, D = 2, σ = 0.2, T = 20)
     uni = df[df.part == "uniform_prior"]
-    ceiling = one(uni, decoder="posterior_mean", target="x_star")
+    check = uni[(uni.sigma == 0.2) & (uni.steps == 20)]
+    assert set(check.n_tasks) == {0, 2, 6, 12}
+    ceiling = one(check, decoder="posterior_mean", target="x_star")
     assert ceiling == pytest.approx(bayes_r2_quadrature(0.2, 20), abs=0.004)
-    fitted = uni[(uni.prior == "uniform") & (uni.decoder == "lstsq") & (uni.target == "x_star")]
+    fitted = check[
+        (check.prior == "uniform") & (check.decoder == "lstsq") & (check.target == "x_star")
+    ]
     assert fitted["value"].max() < ceiling
     assert values(fitted, n_tasks=12)[0] > 0.9 and values(fitted, n_tasks=2)[0] < 0.92
+    # ... where every κ-formula read-out fails (r² −2 to −20), from either prior's logits
+    formula = check[check.decoder.isin(list(KAPPAS)) & (check.metric == "r2")]
+    assert len(formula) == 3 * 2 * 2 * len(KAPPAS) and formula["value"].max() < -2
+    assert values(formula, decoder="2*sqrt(3)/pi").max() < -15
+
+
+def test_kappa_formula_approaches_the_fitted_decoder_for_wide_posteriors():
+    """The κ read-out μ̂ = κσ/√t·C⁺(Z + b) against a fitted affine decoder, D = 2, N = 6 even
+    boundaries, over the posterior width σ/√t (the task's σ with t = 1..20, and t = 1, σ ≤ 0.8)."""
+    df = linear_decoder_table(
+        seed=0, n=800, dims=(2,), task_factors=(1,), sigmas=(0.2,), steps=(1,), uniform_tasks=(6,)
+    )
+    uni = df[df.part == "uniform_prior"].assign(width=lambda d: d.sigma / np.sqrt(d.steps))
+    r2 = uni[(uni.metric == "r2") & (uni.n_tasks == 6)]
+    wide = r2.pivot_table(index=["prior", "target", "width"], columns="decoder", values="value")
+    assert len(r2) == len(wide) * (len(KAPPAS) + 2)  # one row per (setting, decoder)
+    theorem = wide.loc[("flat", "mu")]  # the theorem's setting: μ from the flat-prior logits
+    task = theorem.index.min()
+    assert task == pytest.approx(0.2 / math.sqrt(20))
+    # at the task's width every fixed κ fails while a fitted decoder (or a fitted κ) works
+    assert theorem.loc[task, list(KAPPAS)].max() < -2 and theorem.loc[task, "lstsq"] > 0.95
+    assert theorem.loc[task, "best"] > 0.9
+    # the gap to the fitted decoder closes as the posterior widens (shorter t, larger σ) ...
+    gap = theorem["lstsq"] - theorem["sqrt(3)/pi"]
+    assert (gap.loc[:0.4].diff().dropna() < 0).all()
+    assert gap.loc[0.4:].max() < 0.02 and gap.loc[task] > 3  # (wide: noisy, may be < 0)
+    assert (theorem["lstsq"] - theorem["1/1.70"]).loc[0.4] < 0.06
+    assert (theorem["lstsq"] - theorem["2*sqrt(3)/pi"]).min() > 2  # the poster's κ: never
+    # ... where the logits stay moderate (median |Z| ≈ 1.4 at σ/√t = 0.4, ≈ 16 at the task)
+    spread = uni[(uni.prior == "flat") & (uni.decoder == "none")].pivot_table(
+        index="width", columns="metric", values="value"
+    )
+    assert spread.loc[0.4, "median_abs_logit"] < 2 and spread.loc[task, "median_abs_logit"] > 10
+    assert spread.loc[task, "max_abs_logit"] > 100
+    # the least-squares κ grows with the width towards the variance-matched √3/π
+    kappa = uni[(uni.decoder == "best") & (uni.prior == "flat") & (uni.target == "mu")]
+    kappa = kappa.drop_duplicates("width").set_index("width").kappa.sort_index()
+    assert (kappa.diff().dropna() > 0).all() and kappa.loc[task] < 0.25
+    assert kappa.iloc[-1] == pytest.approx(KAPPAS["sqrt(3)/pi"], abs=0.02)
+    # for x*, under the task's uniform prior, no fixed κ comes within 0.1 of the fitted decoder
+    task_x = wide.loc[("uniform", "x_star")]
+    assert (task_x["lstsq"] - task_x[list(KAPPAS)].max(axis=1)).min() > 0.1
+
+
+def test_linear_decoder_r2_depends_on_the_posterior_width_alone():
+    kw = {"seed": 1, "n": 300, "dims": (2,), "task_factors": (1,), "sigmas": (0.2,)}
+    df = linear_decoder_table(
+        **kw, steps=(1,), uniform_tasks=(3,), regime=((0.2, 1), (0.4, 4)), regime_tasks=(3,)
+    )
+    uni = df[(df.part == "uniform_prior") & (df.n_tasks == 3)]
+    keys = ["prior", "target", "decoder", "metric"]
+    a = uni[(uni.sigma == 0.2) & (uni.steps == 1)].set_index(keys).value.sort_index()
+    b = uni[(uni.sigma == 0.4) & (uni.steps == 4)].set_index(keys).value.sort_index()
+    assert len(a) == 2 * (2 * (len(KAPPAS) + 2) + 2)  # per prior: r² per target and decoder, logits
+    assert a.index.equals(b.index) and np.allclose(a, b, rtol=1e-9, atol=1e-9)
 
 
 # ---------------------------------------------------------------- orthogonality

@@ -15,11 +15,14 @@ from disentangle.theory.bayes import (
 )
 from disentangle.theory.ceilings import bayes_r2_quadrature, r2_time_table
 from disentangle.theory.closed_form import (
+    ndtri_exp,
     normal_cdf,
+    optimal_log_outputs,
     optimal_outputs,
     optimal_probits,
     probit_logits,
     reconstruct_mu,
+    reconstruct_mu_log,
     row_space_projection,
     trilaterate,
 )
@@ -64,7 +67,9 @@ __all__ = [
     "locatello_table",
     "minimax_kappa",
     "mixing_rotation",
+    "ndtri_exp",
     "normal_cdf",
+    "optimal_log_outputs",
     "optimal_outputs",
     "optimal_probits",
     "orthogonality_table",
@@ -74,6 +79,7 @@ __all__ = [
     "r2_time_table",
     "random_orthogonal",
     "reconstruct_mu",
+    "reconstruct_mu_log",
     "reconstruction_table",
     "row_space_projection",
     "sample_prior",

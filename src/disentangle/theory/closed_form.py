@@ -132,6 +132,56 @@ def reconstruct_mu(
     return trilaterate(c, distances)
 
 
+def optimal_log_outputs(
+    mu: torch.Tensor, c: torch.Tensor, b: torch.Tensor, sigma: float, t: float | torch.Tensor
+) -> torch.Tensor:
+    """log Ŷ_i = log Φ(z_i) of the optimal outputs, (..., D) → (..., N): exact where Ŷ itself
+    rounds to 0 or 1 (log Ŷ ≈ −Φ(−z) stays representable for z up to ≈ 38, Φ(z) only to ≈ 8.2)."""
+    return log_ndtr(optimal_probits(mu, c, b, sigma, t))
+
+
+def ndtri_exp(log_p: torch.Tensor) -> torch.Tensor:
+    """Φ⁻¹(exp(log p)) for log p ≤ 0, accurate in both tails (as ``scipy.special.ndtri_exp``).
+
+    The smaller tail is inverted: for log p < log ½, ``ndtri(exp(log p))`` (p keeps its relative
+    precision down to the subnormals, i.e. log p ≳ −744); for log p ≥ log ½, −Φ⁻¹(1 − p) with
+    1 − p = −expm1(log p), which keeps the upper tail that p itself would round to 1. Below
+    log p = log(smallest normal) the asymptotic z² ≈ −2 log p − log(−2 log p) − log 2π is refined by
+    Newton steps on log Φ(z) = log p (quadratic convergence; 8 steps reach float64 precision).
+    """
+    lp = as_f64(log_p, "log_p")
+    if (lp > 0).any():
+        raise ValueError("log_p has positive values: expected log-probabilities (<= 0)")
+    upper = lp >= -math.log(2.0)
+    small = torch.where(upper, torch.log(-torch.expm1(lp)), lp)  # log of the smaller tail mass
+    z = ndtri(torch.exp(small))
+    deep = (small < math.log(TINY)) & torch.isfinite(small)  # log p = −inf: Φ⁻¹ = ∓inf as is
+    if deep.any():
+        u0 = -2.0 * small[deep]
+        zd = -torch.sqrt(u0 - torch.log(u0) - math.log(2.0 * math.pi))
+        for _ in range(8):
+            log_pdf = -0.5 * zd * zd - 0.5 * math.log(2.0 * math.pi)
+            zd = zd - (log_ndtr(zd) - small[deep]) * torch.exp(log_ndtr(zd) - log_pdf)
+        z = z.masked_scatter(deep, zd)
+    return torch.where(upper, -z, z)
+
+
+def reconstruct_mu_log(
+    log_y: torch.Tensor, c: torch.Tensor, b: torch.Tensor, sigma: float, t: float | torch.Tensor
+) -> torch.Tensor:
+    """``reconstruct_mu`` from the log-outputs log Ŷ (..., N) → μ (..., D), with Φ⁻¹ computed in
+    log space (``ndtri_exp``): exact where the probabilities saturate (|z| up to ≈ 38, i.e. the
+    task's σ = 0.2 and T = 20, where float64 rounds Ŷ to 1 beyond z ≈ 8.2)."""
+    log_y, c, b = as_f64(log_y, "log Y"), as_f64(c, "C"), as_f64(b, "b")
+    _check_system(c, b)
+    if log_y.ndim < 1 or log_y.shape[-1] != c.shape[0]:
+        raise ValueError(
+            f"log Y has shape {tuple(log_y.shape)}: expected (..., {c.shape[0]}), one per task"
+        )
+    distances = posterior_sd(sigma, t) * c.norm(dim=1) * ndtri_exp(log_y) + b
+    return trilaterate(c, distances)
+
+
 def row_space_projection(mu: torch.Tensor, c: torch.Tensor, rtol: float = 1e-12) -> torch.Tensor:
     """Orthogonal projection of μ (..., D) onto the row space of C: all that N < D tasks can
     reveal about μ. Singular values below ``rtol``·σ_max count as zero."""
