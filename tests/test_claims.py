@@ -1,0 +1,180 @@
+"""The claims evaluator on constructed tables with known answers (disentangle.claims)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from disentangle.claims import Claim, ClaimError, evaluate, evaluate_panel, ledger_markdown
+
+
+def networks(values_by_n: dict[int, list[float]], folds: int = 4) -> pd.DataFrame:
+    """An ood_r2-like table: a network per (n_tasks, seed), ``folds`` rows around its value."""
+    rows = []
+    for n, values in values_by_n.items():
+        for seed, v in enumerate(values):
+            for fold in range(folds):
+                jitter = (fold - (folds - 1) / 2) * 1e-3
+                rows.append(
+                    {"experiment": "e", "n_tasks": n, "seed": seed, "fold": fold,
+                     "metric": "ood_r2", "value": v + jitter}
+                )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def one(claim: dict, tables: dict) -> dict:
+    (row,) = evaluate(Claim.from_dict(claim), tables)
+    return row
+
+
+TREND = {"id": "rises", "statement": "s", "test": "trend", "table": "ood_r2",
+         "where": {"metric": "ood_r2"}, "x": "n_tasks"}  # fmt: skip
+
+
+def test_trend_holds_fails_and_is_inconclusive():
+    up = networks({2: [0.60, 0.62, 0.64, 0.61, 0.63], 24: [0.90, 0.91, 0.89, 0.92, 0.90]})
+    row = one(TREND, {"ood_r2": up})
+    assert row["verdict"] == "holds"
+    assert row["value"] == pytest.approx(0.90 - 0.62, abs=1e-9)  # medians of the networks
+    assert row["ci_low"] > 0 and row["n_a"] == 5 and row["n_b"] == 5
+    down = networks({2: [0.90, 0.91, 0.92], 24: [0.60, 0.61, 0.62]})
+    assert one(TREND, {"ood_r2": down})["verdict"] == "fails"
+    # overlapping seeds: the interval straddles 0
+    mixed = networks({2: [0.60, 0.80, 0.90], 24: [0.65, 0.85, 0.70]})
+    assert one(TREND, {"ood_r2": mixed})["verdict"] == "inconclusive"
+
+
+def test_too_few_networks_is_inconclusive_never_holds():
+    clear = networks({2: [0.1, 0.1], 24: [0.9, 0.9]})  # a huge effect, but two seeds
+    row = one(TREND, {"ood_r2": clear})
+    assert row["verdict"] == "inconclusive"
+    assert "too few" in row["note"]
+    assert row["value"] == pytest.approx(0.8, abs=1e-9)
+
+
+def test_threshold_compare_near_and_exact():
+    t = networks({24: [0.93, 0.94, 0.95, 0.96]})
+    base = pd.DataFrame(
+        {"baseline": "integrator", "n_tasks": 0, "seed": [0, 1, 2, 3], "metric": "ood_r2",
+         "value": [0.96, 0.965, 0.97, 0.962]}
+    )  # fmt: skip
+    above = {"id": "a", "statement": "s", "test": "threshold", "table": "ood_r2",
+             "where": {"n_tasks": 24}, "threshold": 0.9}  # fmt: skip
+    assert one(above, {"ood_r2": t})["verdict"] == "holds"
+    assert one({**above, "threshold": 0.99}, {"ood_r2": t})["verdict"] == "fails"
+    assert one({**above, "op": "<", "threshold": 0.99}, {"ood_r2": t})["verdict"] == "holds"
+    margin = {"id": "m", "statement": "s", "test": "compare",
+              "a": {"table": "ood_r2", "where": {"n_tasks": 24}},
+              "b": {"table": "baselines", "where": {"baseline": "integrator"}}}  # fmt: skip
+    row = one(margin, {"ood_r2": t, "baselines": base})
+    assert row["verdict"] == "fails"  # the networks sit below the integrator
+    assert row["value"] == pytest.approx(0.945 - 0.9635, abs=1e-9)
+    near = {"id": "n", "statement": "s", "test": "near", "table": "ood_r2", "target": 0.945,
+            "tol": 0.05}  # fmt: skip
+    assert one(near, {"ood_r2": t})["verdict"] == "holds"
+    assert one({**near, "target": 0.5}, {"ood_r2": t})["verdict"] == "fails"
+    exact = pd.DataFrame({"n_tasks": [2, 3, 6], "metric": "err", "value": [1e-13, 3e-12, 2e-14]})
+    check = {"id": "x", "statement": "s", "test": "threshold", "table": "theory", "stat": "max",
+             "where": {"metric": "err"}, "op": "<", "threshold": 1e-9, "exact": True}  # fmt: skip
+    row = one(check, {"theory": exact})
+    assert row["verdict"] == "holds" and row["value"] == pytest.approx(3e-12)
+    assert row["ci_low"] == row["ci_high"] == row["value"]
+    assert one({**check, "threshold": 1e-12}, {"theory": exact})["verdict"] == "fails"
+
+
+def test_for_each_and_missing_rows():
+    t = pd.concat(
+        [
+            networks({2: [0.5, 0.52, 0.51], 24: [0.9, 0.91, 0.92]}).assign(architecture="a"),
+            networks({2: [0.9, 0.91, 0.92], 24: [0.5, 0.52, 0.51]}).assign(architecture="b"),
+        ]
+    )
+    rows = evaluate(Claim.from_dict({**TREND, "for_each": "architecture"}), {"ood_r2": t})
+    assert [(r["claim"], r["verdict"]) for r in rows] == [
+        ("rises[a]", "holds"),
+        ("rises[b]", "fails"),
+    ]
+    none = one({**TREND, "where": {"metric": "id_r2"}}, {"ood_r2": t})
+    assert none["verdict"] == "inconclusive" and np.isnan(none["value"])
+
+
+def test_bad_claims_name_the_key():
+    with pytest.raises(ClaimError, match="test"):
+        Claim.from_dict({"id": "a", "statement": "s", "test": "bigger", "table": "t"})
+    with pytest.raises(ClaimError, match="unknown key"):
+        Claim.from_dict({**TREND, "treshold": 1})
+    with pytest.raises(ClaimError, match="needs 'b'"):
+        Claim.from_dict({"id": "a", "statement": "s", "test": "compare", "table": "t"})
+    with pytest.raises(ClaimError, match="column 'metrik'"):
+        evaluate(
+            Claim.from_dict({**TREND, "where": {"metrik": "x"}}), {"ood_r2": networks({2: [0.5]})}
+        )
+    with pytest.raises(ClaimError, match="not among the panel's tables"):
+        evaluate(Claim.from_dict(TREND), {"angles": networks({2: [0.5]})})
+
+
+def test_panel_ledger_and_markdown():
+    t = networks({2: [0.6, 0.62, 0.64], 24: [0.9, 0.91, 0.92]})
+    df = evaluate_panel("fig3a", "paper", [TREND], {"ood_r2": t})
+    assert list(df.columns)[:3] == ["panel", "section", "claim"]
+    text = ledger_markdown(df, "smoke")
+    assert "`fig3a`" in text and "holds" in text and "1 claims: 1 holds" in text
+
+
+def test_correlation_pairs_units_and_near_with_a_reference():
+    models = [f"m{i}" for i in range(8)]
+    mig = [0.01, 0.05, 0.02, 0.2, 0.15, 0.3, 0.08, 0.25]
+    pairs = list(zip(models, mig, strict=True))
+    rows = [{"experiment": m, "metric": "mig", "value": v} for m, v in pairs]
+    # DCI rises with MIG (a monotone map); "mod" is in reverse rank order
+    rows += [{"experiment": m, "metric": "dci", "value": 2 * v + 0.1} for m, v in pairs]
+    rows += [{"experiment": m, "metric": "mod", "value": -v} for m, v in pairs]
+    scores = pd.DataFrame(rows)
+    corr = {"id": "c", "statement": "s", "test": "correlation", "units": ["experiment"],
+            "a": {"table": "g", "where": {"metric": "mig"}},
+            "b": {"table": "g", "where": {"metric": "dci"}}, "threshold": 0.0}  # fmt: skip
+    row = one(corr, {"g": scores})
+    assert row["value"] == pytest.approx(1.0) and row["verdict"] == "holds"
+    anti = one({**corr, "b": {"table": "g", "where": {"metric": "mod"}}}, {"g": scores})
+    assert anti["value"] == pytest.approx(-1.0) and anti["verdict"] == "fails"
+    t = networks({24: [0.93, 0.94, 0.95]})
+    ref = networks({24: [0.95, 0.95, 0.96]})
+    near = {"id": "n", "statement": "s", "test": "near", "target": 0.0, "tol": 0.05,
+            "a": {"table": "ood_r2", "where": {}}, "b": {"table": "ref", "where": {}}}  # fmt: skip
+    row = one(near, {"ood_r2": t, "ref": ref})
+    assert row["value"] == pytest.approx(-0.01, abs=1e-9) and row["verdict"] == "holds"
+
+
+def test_where_compares_columns():
+    table = pd.DataFrame(
+        {"dim": [2, 2, 6, 6], "n_tasks": [3, 1, 12, 3], "metric": "err",
+         "value": [1e-13, 0.4, 2e-13, 0.3]}
+    )  # fmt: skip
+    full = {"id": "f", "statement": "s", "test": "threshold", "table": "t", "stat": "max",
+            "where": {"n_tasks": {">=": "dim"}}, "op": "<", "threshold": 1e-9,
+            "exact": True}  # fmt: skip
+    row = one(full, {"t": table})
+    assert row["verdict"] == "holds" and row["value"] == pytest.approx(2e-13)
+    assert row["statistic"] == "max(t[n_tasks>=dim])"
+    low = one({**full, "where": {"n_tasks": {"<": "dim"}}, "stat": "min"}, {"t": table})
+    assert low["value"] == pytest.approx(0.3) and low["verdict"] == "fails"
+
+
+def test_spread_of_seeds_against_the_hyperparameter():
+    # four seeds per β: the seeds scatter by ~0.1, the β means differ by 0.5 (or not at all)
+    noise = [-0.15, -0.05, 0.05, 0.15]
+    rows = [
+        {"model": f"b{beta}-s{i}", "seed": i, "swept_value": beta, "metric": "mig",
+         "value": mean + e}
+        for beta, mean in ((1, 0.2), (4, 0.7))
+        for i, e in enumerate(noise)
+    ]  # fmt: skip
+    claim = {"id": "s", "statement": "s", "test": "spread", "table": "g",
+             "where": {"metric": "mig"}, "groups": "swept_value"}  # fmt: skip
+    apart = one(claim, {"g": pd.DataFrame(rows)})
+    assert apart["verdict"] == "fails"  # the hyperparameter moves the score more
+    sd_within = float(np.std(noise, ddof=1))
+    assert apart["value"] == pytest.approx(sd_within - np.std([0.2, 0.7], ddof=1))
+    same = pd.DataFrame(rows).assign(value=lambda d: d.value - 0.5 * (d.swept_value == 4))
+    assert one(claim, {"g": same})["value"] == pytest.approx(sd_within)
