@@ -26,6 +26,7 @@ include: "workflow/rules/analysis.smk"
 include: "workflow/rules/theory.smk"
 include: "workflow/rules/generative.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/claims.smk"
 
 
 # Figure notebooks take seconds: on a cluster they run on the submit host, not in the queue.
@@ -35,12 +36,16 @@ localrules:
     theory_panels,
     methods_panels,
     panel,
+    panel_claims,
+    claims_ledger,
 
 
 rule all:
     default_target: True
     input:
         all_panels(),
+        f"results/{PRESET}/claims.csv",
+        f"results/{PRESET}/CLAIMS.md",
 
 
 # One section of the panels (config: panels.<id>.section) and only what it needs, e.g.

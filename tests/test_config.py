@@ -6,6 +6,7 @@ import copy
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -175,19 +176,17 @@ def test_generative_models_expand_and_bad_hyperparameters_are_named():
         check(config)
 
 
-def test_figure_index_lists_every_panel_as_configured():
-    """figures/README.md has one row per configured panel, in config order, with its caption,
-    notebook and tables: the hand-kept index cannot drift from the config unnoticed (it had: six
-    panels missing, five captions or table lists stale)."""
-    panels = yaml.safe_load((REPO / "config/config.yaml").read_text())["panels"]
-    index = (REPO / "figures/README.md").read_text().splitlines()
-    rows = [line for line in index if line.startswith("| `")]
-    expected = []
-    for panel, entry in panels.items():
-        caption = " ".join(entry.get("caption", "").split()).replace("|", "\\|")
-        tables = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in entry["tables"].items())
-        expected.append(f"| `{panel}` | {caption} | `{entry['notebook']}.py` | {tables} |")
-    assert rows == expected
+def test_figure_index_is_generated_from_the_config():
+    """figures/README.md is what `python -m disentangle index` writes from the config: one row per
+    panel in config order with its caption, notebook, tables and claims (a hand-kept index had
+    drifted: six panels missing, five captions or table lists stale)."""
+    from disentangle.jobs.index import index_text
+
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    text = index_text(config)
+    assert (REPO / "figures/README.md").read_text() == text, "run `python -m disentangle index`"
+    rows = [line.split("`")[1] for line in text.splitlines() if line.startswith("| `")]
+    assert rows == list(config["panels"])
 
 
 def test_readme_figure_index_has_every_panel():
@@ -198,3 +197,20 @@ def test_readme_figure_index_has_every_panel():
     index = readme[readme.index("## Figures") : readme.index("## The β-VAE family")]
     rows = [line.split("`")[1] for line in index.splitlines() if line.startswith("| `")]
     assert rows == list(panels)
+
+
+def test_published_results_are_generated_from_the_ledger():
+    """docs/results.md and the README's results block are what `publish-results` generates from
+    the published ledger (docs/results/<preset>/claims.csv): no verdict is typed by hand."""
+    from disentangle.cli import main
+
+    ledgers = sorted((REPO / "docs/results").glob("*/claims.csv"))
+    assert len(ledgers) == 1, ledgers
+    main(["publish-results", "--check", "--root", str(REPO)])  # SystemExit when stale
+    ledger = pd.read_csv(ledgers[0])
+    assert set(ledger.verdict) <= {"holds", "fails", "inconclusive"}
+    readme = (REPO / "README.md").read_text()
+    block = readme[readme.index("<!-- results:begin") : readme.index("<!-- results:end")]
+    assert f"{len(ledger)} claims" in block
+    for _, row in ledger[ledger.verdict == "fails"].iterrows():
+        assert f"`{row.panel}` {row.claim}" in block  # every failing claim is named

@@ -44,13 +44,20 @@ def test_one_panel_schedules_only_its_chain(smoke_copy):
     dry = snakemake(smoke_copy, "-n", "figures/fig3a.pdf", "--configfile", "config/smoke.yaml")
     assert dry.returncode == 0, dry.stderr
     jobs = scheduled_jobs(dry.stdout + dry.stderr)
-    assert jobs == {"ingredients": 1, "train": 1, "ood_generalisation": 1, "panel": 1}
+    assert jobs == {
+        "ingredients": 1,
+        "train": 1,
+        "ood_generalisation": 1,
+        "baselines": 1,
+        "panel": 1,
+    }
 
 
 # REPLICATION.md, "Panel ids the workflow must produce": the paper's and poster's panels.
 PAPER_PANELS = {
     "fig2-task", "fig2-encoder", "fig2-attractor", "fig2-eigenvalues", "fig3a", "fig3b", "fig3c",
-    "fig4-tuning-rnn", "fig4-tuning-gpt", "fig5a", "fig5b-rnn", "fig5b-gpt", "fig5c", "figS1",
+    "fig4-tuning-rnn", "fig4-tuning-gpt", "fig5a", "fig5b-rnn", "fig5b-gpt", "fig5c", "fig5c-mse",
+    "figS1",
     "figS3b", "figS5c", "figS6a", "figS6b", "figS12-angles",
 }  # fmt: skip
 
@@ -162,6 +169,23 @@ def test_smoke_dag_builds_every_panel(smoke_copy):
     )
     assert (jobs.s > 0).all() and f"{len(jobs)} jobs" in timings.stdout
 
+    # the claims ledger: every panel's claims evaluated, with a verdict each
+    ledger = pd.read_csv(smoke_copy / "results/smoke/claims.csv")
+    config = yaml.safe_load((smoke_copy / "config/config.yaml").read_text())
+    assert set(ledger.panel) == set(config["panels"])
+    assert set(ledger.verdict) <= {"holds", "fails", "inconclusive"}
+    # one or two networks per condition in the smoke preset: no sampled claim holds on fewer
+    # than three units (deterministic checks have no interval and are exempt)
+    sampled = ledger[~ledger.note.fillna("").str.contains("deterministic")]
+    held = sampled[sampled.verdict == "holds"]
+    assert (held.n_a >= 3).all() and ((held.n_b >= 3) | (held.n_b == 0)).all()
+    md = (smoke_copy / "results/smoke/CLAIMS.md").read_text()
+    assert all(f"`{panel}`" in md for panel in config["panels"])
+    base = pd.read_parquet(smoke_copy / "results/smoke/metrics/rnn_main/baselines.parquet")
+    assert set(base.baseline) == {"raw_input", "integrator", "untrained", "bayes"}
+    ridge_raw = base[(base.baseline == "raw_input") & (base.decoder == "ridge")]
+    assert ridge_raw[ridge_raw.metric == "ood_r2"].value.median() > 0.95  # f is nearly affine
+
     again = snakemake(smoke_copy, "-n", "--configfile", "config/smoke.yaml")
     assert "Nothing to be done" in again.stdout + again.stderr
 
@@ -191,10 +215,19 @@ def test_changed_setting_reruns_only_what_depends_on_it(smoke_copy):
     jobs = scheduled_jobs(dry.stdout + dry.stderr)
     assert "train" not in jobs and "ingredients" not in jobs
     config = yaml.safe_load((smoke_copy / "config/config.yaml").read_text())
-    with_ood = [p for p, entry in config["panels"].items() if "ood_r2" in entry["tables"]]
-    assert jobs.get("panel") == len(with_ood) < len(config["panels"])
-    assert jobs.get("ood_generalisation") >= 1
-    assert set(jobs) == {"ood_generalisation", "panel", "all"}
+    with_ood = [
+        p for p, entry in config["panels"].items() if {"ood_r2", "baselines"} & set(entry["tables"])
+    ]
+    assert jobs.get("panel") == jobs.get("panel_claims") == len(with_ood) < len(config["panels"])
+    assert jobs.get("ood_generalisation") >= 1 and jobs.get("baselines") >= 1
+    assert set(jobs) == {
+        "ood_generalisation",
+        "baselines",
+        "panel",
+        "panel_claims",
+        "claims_ledger",
+        "all",
+    }
 
 
 def test_snakemake_lint_is_clean_but_for_conda():

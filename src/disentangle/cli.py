@@ -512,6 +512,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", help="also write the per-job table (CSV)")
     p.set_defaults(func=cmd_timings)
 
+    from disentangle.jobs import add_parsers
+
+    add_parsers(sub)  # the jobs that live in disentangle.jobs
+
     args = parser.parse_args(argv)
     from disentangle.runtime import tune_allocator
 

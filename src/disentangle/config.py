@@ -45,6 +45,9 @@ TABLES = {
     "traversals": "results/{preset}/generative/traversals/{experiment}.parquet",
     # the multi-task networks scored with the same disentanglement metrics
     "disentanglement": "results/{preset}/metrics/{experiment}/disentanglement.parquet",
+    # what the same decoders reach without a trained network (disentangle.metrics.baselines);
+    # every panel that reads ood_r2 reads its experiments' baselines too
+    "baselines": "results/{preset}/metrics/{experiment}/baselines.parquet",
 }
 GENERATIVE_KINDS = {"generative_scores", "traversals"}
 
@@ -281,6 +284,9 @@ def resolve_experiments(config: dict, schema: dict) -> Resolved:
                         f"an experiment; expected one of: {', '.join(sorted(groups))}"
                     )
             panels[panel][kind] = resolved_names
+        if "ood_r2" in panels[panel] and "baselines" not in panels[panel]:
+            panels[panel]["baselines"] = list(panels[panel]["ood_r2"])
+        problems += _claim_problems(panel, entry, panels[panel])
     task_exp = config.get("comparison", {}).get("task_experiment")
     if task_exp is not None and task_exp not in experiments:
         problems.append(
@@ -289,6 +295,29 @@ def resolve_experiments(config: dict, schema: dict) -> Resolved:
     if problems:
         raise ConfigError("\n".join(problems))
     return Resolved(experiments, groups, panels, generative, generative_groups)
+
+
+def _claim_problems(panel: str, entry: dict, kinds: dict[str, list[str]]) -> list[str]:
+    """Each of the panel's claims parses and reads only tables the panel has."""
+    from disentangle.claims import Claim, ClaimError
+
+    problems, seen = [], set()
+    for i, item in enumerate(entry.get("claims") or []):
+        where = f"panels.{panel}.claims[{i}]"
+        try:
+            claim = Claim.from_dict(item, f"config key '{where}'")
+        except ClaimError as err:
+            problems.append(str(err))
+            continue
+        if claim.id in seen:
+            problems.append(f"config key '{where}.id' = {claim.id!r}: used twice in the panel")
+        seen.add(claim.id)
+        for kind in sorted(claim.tables - set(kinds)):
+            problems.append(
+                f"config key '{where}' reads table {kind!r}, which the panel does not have; "
+                f"expected one of: {', '.join(sorted(kinds))}"
+            )
+    return problems
 
 
 def load_and_check(

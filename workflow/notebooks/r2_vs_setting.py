@@ -18,8 +18,13 @@
 # on all held-out regions but one and tested on that one (quadrants for D = 2, half-spaces
 # x_j < 0 for D > 2); in distribution (ID) it is fitted on everything. Points: median; bars:
 # interquartile range over networks × held-out regions × decoder fits (the paper's pooling).
-# Reference lines: the information ceiling 1 − 12σ²/T (the best r² of an unbiased estimator from
-# T noisy samples), and the paper's dashed 0.9 line. The panel's `options` (from the config) say
+# Reference lines: the bound 1 − 12σ²/T of an unbiased estimator from T noisy samples (the Bayes
+# posterior mean under the uniform prior can exceed it), and the paper's dashed 0.9 line.
+# Baselines (grey and purple lines, from the `baselines` table the workflow computes for the same
+# experiments, decoders and folds): the decoder on the noiseless observations f(x*), on the time
+# average of the noisy inputs (a linear integrator), on untrained networks of the same
+# architecture, and the Bayes-optimal observer of the latent evidence. A baseline below the axes
+# says so in its legend entry. The panel's `options` (from the config) say
 # what goes on the x axis, what the series are and which theory overlay applies; `reference`
 # names a second table of the same networks read out by another decoder (`ood_r2_ridge`: the
 # closed-form ridge decoder), drawn the same way in a second axes on the same y scale.
@@ -71,6 +76,15 @@ if opts["reference"]:
     if ref.empty:
         raise ValueError(f"options.reference = {opts['reference']!r}: the panel has no such rows")
     ref_stats = quantile_summary(ref, [series, opts["x"]])
+base = style.read_tables(tables, "baselines")
+if not base.empty:
+    base = base[base.metric == "ood_r2"] if "ood_r2" in opts["metrics"] else base.iloc[:0]
+BASELINES = {
+    "raw_input": {"color": "0.2", "ls": (0, (1, 1.2)), "label": "decoder on f(x*), no noise"},
+    "integrator": {"color": "#762a83", "ls": "--", "label": "linear integrator of the inputs"},
+    "untrained": {"color": "0.55", "ls": "-.", "label": "untrained network"},
+    "bayes": {"color": "#1b7837", "ls": (0, (4, 1, 1, 1)), "label": "Bayes observer"},
+}
 stats
 
 # %%
@@ -109,7 +123,7 @@ def draw(ax, stats):
             ax.text(
                 0.02,
                 c,
-                f"ceiling 1−12σ²/T = {c:.3f}",
+                f"unbiased bound 1−12σ²/T = {c:.3f}",
                 va="bottom",
                 fontsize=6,
                 color="0.35",
@@ -121,7 +135,14 @@ def draw(ax, stats):
             curve = [reference.ceiling(v, int(first.stimulus_steps)) for v in dense]
         else:  # stimulus_steps
             curve = [reference.ceiling(float(first.noise_sd), v) for v in dense]
-        ax.plot(dense * opts["x_scale"], curve, color="0.35", lw=1, zorder=0, label="1 − 12σ²/T")
+        ax.plot(
+            dense * opts["x_scale"],
+            curve,
+            color="0.35",
+            lw=1,
+            zorder=0,
+            label="unbiased bound 1 − 12σ²/T",
+        )
     elif opts["theory"] == "rank":
         dims = np.sort(df.dim.unique())
         for level in levels:
@@ -152,6 +173,46 @@ def draw(ax, stats):
     ax.set_xlabel(opts["xlabel"] or style.AXIS_LABELS.get(opts["x"], opts["x"]))
 
 
+def draw_baselines(ax, decoder):
+    """Median OOD r² of each baseline against x (a constant where it does not depend on x: the
+    baselines other than the untrained network do not depend on the task count)."""
+    rows = []
+    bottom = ax.get_ylim()[0]
+    for name, look in BASELINES.items():
+        b = base[(base.baseline == name) & base.decoder.isin([decoder, "none"])]
+        if b.empty:
+            continue
+        label = look["label"] + (f" ({decoder})" if name != "bayes" else "")
+        if name == "untrained" and series in b.columns and series != "n_tasks":
+            # one untrained line per series (e.g. per architecture), in the series' colour
+            for i, (level, part) in enumerate(b.groupby(series)):
+                med = part.groupby(opts["x"])["value"].median().sort_index()
+                x = med.index.to_numpy(dtype=float) * opts["x_scale"]
+                kw = {"color": colors.get(level, look["color"]), "ls": look["ls"], "lw": 0.8}
+                low = f", min {med.min():.2f} below the axes" if med.min() < bottom else ""
+                ax.plot(x, med.to_numpy(), zorder=1, label=label + low if i == 0 else None, **kw)
+                rows += [
+                    {"series": f"baseline: {name}", series: level, "decoder": decoder,
+                     opts["x"]: x0, "median": v}
+                    for x0, v in zip(med.index, med.to_numpy(), strict=True)
+                ]  # fmt: skip
+            continue
+        if opts["x"] == "n_tasks" and name != "untrained":
+            med = pd.Series({x: float(b.value.median()) for x in xs})
+        else:
+            med = b.groupby(opts["x"])["value"].median().sort_index()
+        if med.min() < bottom:
+            label += f", min {med.min():.2f} below the axes"
+        x = med.index.to_numpy(dtype=float) * opts["x_scale"]
+        kw = {"color": look["color"], "ls": look["ls"], "lw": 1.0, "zorder": 1, "label": label}
+        ax.plot(x, med.to_numpy(), **kw)
+        rows += [
+            {"series": f"baseline: {name}", "decoder": decoder, opts["x"]: x0, "median": v}
+            for x0, v in zip(med.index, med.to_numpy(), strict=True)
+        ]
+    return rows
+
+
 def decoders(table):
     return "/".join(sorted(table.decoder.unique()))
 
@@ -165,8 +226,13 @@ if not ref.empty:
     axes[0].set_title(f"{decoders(df)} decoder ({role})", fontsize=7)
     axes[1].set_title(f"{decoders(ref)} decoder, same states", fontsize=7)
 ax = axes[0]
-ax.set_ylabel("r²" if len(opts["metrics"]) > 1 else style.METRIC_AXIS[opts["metrics"][0]])
 ax.set_ylim(*(opts["ylim"] or (lo, 1.0)))
+baseline_rows = []
+if not base.empty:
+    baseline_rows += draw_baselines(axes[0], decoders(df))
+    if not ref.empty:
+        baseline_rows += draw_baselines(axes[1], decoders(ref))
+ax.set_ylabel("r²" if len(opts["metrics"]) > 1 else style.METRIC_AXIS[opts["metrics"][0]])
 if opts["title"] and n_axes == 1:
     ax.set_title(opts["title"], fontsize=9)
 elif opts["title"]:
@@ -185,6 +251,8 @@ if not ref.empty:  # the summary lists both decoders' medians, one row per decod
         [stats.assign(decoder=decoders(df)), ref_stats.assign(decoder=decoders(ref))],
         ignore_index=True,
     )
+if baseline_rows:  # the baselines' medians in the summary beside the networks'
+    stats = pd.concat([stats, pd.DataFrame(baseline_rows)], ignore_index=True)
 style.footnote(fig, prov)
 style.save(fig, pdf, png, prov)
 style.write_summary(summary, claim, stats, prov)

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -68,7 +69,8 @@ def panel_category(wildcards):
 def all_panels(section=None):
     """figures/<panel>.{pdf,png} of every panel, or of the panels of one ``section``."""
     panels = [p for p, e in config["panels"].items() if section in (None, e["section"])]
-    return expand("figures/{panel}.{ext}", panel=panels, ext=["pdf", "png"])
+    claims = [f"results/{PRESET}/claims/{p}.csv" for p in panels] if section else []
+    return expand("figures/{panel}.{ext}", panel=panels, ext=["pdf", "png"]) + claims
 
 
 def panel_tables(wildcards):

@@ -70,3 +70,36 @@ rule sparsity:
         " --ingredients {input.ingredients:q} --settings {params.settings:q}"
         " --context {params.context:q} --out {output:q} --device {params.device}"
         " --threads {threads} > {log:q} 2>&1"
+
+
+# What the same decoders reach without a trained network: the noiseless observations f(x*), a
+# linear integrator of the noisy inputs, the untrained networks and the Bayes-optimal observer.
+rule baselines:
+    input:
+        ingredients="results/{preset}/data/{experiment}.pt",
+        code=sources(
+            "metrics/baselines.py",
+            "metrics/ood.py",
+            "jobs/baselines.py",
+            "prior.py",
+            "tasks",
+            "models",
+            "theory/bayes.py",
+        ),
+    output:
+        TABLES["baselines"],
+    log:
+        "results/{preset}/logs/baselines/{experiment}.log",
+    benchmark:
+        "results/{preset}/benchmarks/baselines/{experiment}.tsv"
+    threads: config["threads"]
+    params:
+        spec=spec_json,
+        settings=json.dumps(config["metrics"]["ood"], sort_keys=True),
+        context=table_context,
+        device=config["device"],
+    shell:
+        "python -u -m disentangle baselines --experiment {wildcards.experiment:q}"
+        " --spec {params.spec:q} --ingredients {input.ingredients:q}"
+        " --settings {params.settings:q} --context {params.context:q}"
+        " --out {output:q} --device {params.device:q} --threads {threads} > {log:q} 2>&1"

@@ -1,0 +1,57 @@
+"""The ``baselines`` job: an experiment's OOD r² baselines (``disentangle.metrics.baselines``)
+as a tidy table beside its networks' ``ood_r2`` table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def run(args: argparse.Namespace) -> None:
+    import torch
+
+    from disentangle.cli import tidy
+    from disentangle.data.ingredients import load_ingredients
+    from disentangle.experiment import ExperimentSpec
+    from disentangle.io import atomic_parquet
+    from disentangle.metrics.baselines import baseline_rows
+    from disentangle.training import build_ensemble, resolve_device
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    settings, context = json.loads(args.settings), json.loads(args.context)
+    exp = ExperimentSpec.from_dict(args.experiment, json.loads(args.spec))
+    ingredients = load_ingredients(args.ingredients)
+    device = resolve_device(args.device)
+    model, _, _, _ = build_ensemble(exp, ingredients)  # the networks at their initial weights
+    model = model.to(device).eval()
+    members = [tuple(m) for m in ingredients["members"]]
+    decoders = list(dict.fromkeys([settings["decoder"], "ridge"]))
+    rows = baseline_rows(
+        model,
+        ingredients["encoders"],
+        exp.task,
+        members,
+        ingredients["evaluation"],
+        settings,
+        decoders,
+    )
+    df = tidy(rows, exp, context)
+    atomic_parquet(df, args.out)
+    ood = df[df["metric"] == "ood_r2"]
+    summary = ood.groupby(["baseline", "decoder"])["value"].median()
+    print(f"median OOD r² of each baseline:\n{summary}", file=sys.stderr)
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("baselines", help="OOD r² baselines of an experiment (no trained network)")
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--spec", required=True, help="resolved experiment config (JSON)")
+    p.add_argument("--ingredients", required=True)
+    p.add_argument("--settings", required=True, help="config['metrics']['ood'] (JSON)")
+    p.add_argument("--context", default="{}", help="extra columns for every row (JSON)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(func=run)

@@ -1,0 +1,53 @@
+"""The ``index`` job: write figures/README.md, the panel index, from the config (every panel in
+config order with its caption, notebook, tables and claims), so it cannot drift from it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HEADER = """# Figure panels
+
+Generated from `config/config.yaml` by `python -m disentangle index`; do not edit (a test fails
+when it is stale). Every file in this folder except this index is generated: a papermill-executed
+notebook in `workflow/notebooks/` draws it from the tidy tables the workflow produced. The executed
+notebook is kept under `results/<preset>/notebooks/<panel>.ipynb`, the numbers it drew under
+`results/<preset>/summaries/<panel>.html`, and the verdicts of its claims under
+`results/<preset>/claims/<panel>.csv` (all panels: `results/<preset>/CLAIMS.md`); the PDF/PNG
+metadata and the grey footnote record the preset and the settings the panel came from.
+
+| panel | what it shows | notebook | tables (kind: experiments) | claims checked |
+|---|---|---|---|---|
+"""
+
+
+def index_text(config: dict) -> str:
+    """The index's Markdown for a loaded config."""
+    lines = []
+    for panel, entry in config["panels"].items():
+        caption = " ".join(entry.get("caption", "").split()).replace("|", "\\|")
+        tables = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in entry["tables"].items())
+        claims = ", ".join(c["id"] for c in entry.get("claims") or []) or "none"
+        lines.append(f"| `{panel}` | {caption} | `{entry['notebook']}.py` | {tables} | {claims} |")
+    return HEADER + "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> None:
+    import yaml
+
+    root = Path(args.root)
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    text = index_text(config)
+    out = root / "figures" / "README.md"
+    if args.check:
+        if not out.exists() or out.read_text() != text:
+            raise SystemExit(f"{out} is stale: run `python -m disentangle index`")
+        return
+    out.write_text(text)
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("index", help="write figures/README.md (the panel index) from the config")
+    p.add_argument("--root", default=".", help="the repository (default: here)")
+    p.add_argument("--check", action="store_true", help="fail if figures/README.md is stale")
+    p.set_defaults(func=run)

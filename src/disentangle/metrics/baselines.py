@@ -1,0 +1,164 @@
+"""Baselines for the OOD regression r²: what the task reaches without a trained network.
+
+A trained network's OOD r² means little alone: the mixing encoder f is nearly affine on the latent
+square, so the input may already be a linearly decodable code. The baselines use the experiment's
+own encoders, evaluation trials and folds and, where a decoder is fitted, the same decoder protocol
+as the networks (``metrics.ood``: the configured decoder and the closed-form ridge decoder):
+
+- ``raw_input``: the decoder on the noiseless observations f(x*) (no noise, no time): how linear f
+  is. An upper reference, not an attainable one (the networks only ever see noisy evidence).
+- ``integrator``: the decoder on the time average of each evaluation trial's noisy inputs
+  (1/T)·Σ_t f(x* + ε_t) over the stimulus steps: a linear integrator with no training at all.
+- ``untrained``: every network of the ensemble at its initial weights (the same ``init`` streams as
+  training), final state through the same decoder.
+- ``bayes``: the Bayes-optimal observer of the latent evidence x* + ε_t itself (it inverts f): the
+  posterior mean under the independent uniform prior, a truncated-normal mean per coordinate from
+  the running mean of T samples. No decoder is fitted; its r² on each region is the estimate's.
+  With correlated latents (Fig. S3b) the prior it assumes ignores the correlation.
+
+``raw_input``, ``integrator`` and ``bayes`` do not depend on the task count: they are computed once
+per encoder seed, with ``n_tasks`` = 0 and, for the Adam decoder, the largest budget any network
+of the experiment gets (the most favourable to the baseline, so a margin over it is conservative).
+``untrained`` is computed per network (its initial weights depend on N).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from disentangle.metrics.ood import decoder_budget, final_states, ood_rows, r2_paper
+from disentangle.tasks.encoder import MixingEncoder
+from disentangle.tasks.evidence import TaskSpec, fold_masks
+
+BASELINES = ("raw_input", "integrator", "untrained", "bayes")
+
+
+@torch.no_grad()
+def raw_features(encoder, x: torch.Tensor, k: int) -> torch.Tensor:
+    """Noiseless observations f(x*) of each of the K encoder members: x (n, D) → (K, n, F)."""
+    return encoder(x.unsqueeze(0).expand(k, -1, -1))
+
+
+@torch.no_grad()
+def integrated_features(
+    encoder, x: torch.Tensor, noise: torch.Tensor, k: int, chunk: int = 1024
+) -> torch.Tensor:
+    """Time average of the noisy encoded evidence, (1/T)·Σ_t f(x* + ε_t): x (n, D), noise
+    (n, T, D) → (K, n, F), in chunks of trials (the (K, n, T, F) block would not fit)."""
+    out = []
+    for start in range(0, x.shape[0], chunk):
+        xs = x[start : start + chunk]
+        ns = noise[start : start + chunk]
+        evidence = (xs.unsqueeze(1) + ns).expand(k, -1, -1, -1)  # (K, m, T, D)
+        out.append(encoder(evidence).mean(dim=2))
+    return torch.cat(out, dim=1)
+
+
+def bayes_estimate(x: torch.Tensor, noise: torch.Tensor, noise_sd: float) -> torch.Tensor:
+    """Posterior mean of x* under U(−½, ½)^D from T samples x* + ε_t (noise (n, T, D))."""
+    from disentangle.theory.bayes import truncated_normal_moments
+
+    t = noise.shape[1]
+    mean = (x.double().unsqueeze(1) + noise.double()).mean(dim=1)
+    return truncated_normal_moments(mean, noise_sd / math.sqrt(t))[0].float()
+
+
+def bayes_rows(x_test: torch.Tensor, estimate: torch.Tensor, seeds: list[int]) -> list[dict]:
+    """r² of a fixed estimate on each held-out region (OOD = ID: nothing is fitted)."""
+    names, regions = fold_masks(x_test)
+    rows = []
+    for q, name in enumerate(names):
+        region = regions[q]
+        if not region.any():
+            continue
+        value = float(r2_paper(estimate[region], x_test[region]))
+        for seed in seeds:
+            for metric in ("ood_r2", "id_r2"):
+                rows.append(
+                    {
+                        "n_tasks": 0,
+                        "seed": seed,
+                        "fold": q,
+                        "held_out": name,
+                        "fit": 0,
+                        "metric": metric,
+                        "value": value,
+                    }
+                )
+    return rows
+
+
+def _per_seed(members: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    """Distinct seeds in member order, and the index of one member per seed."""
+    seeds, index = [], []
+    for i, (_, seed) in enumerate(members):
+        if seed not in seeds:
+            seeds.append(seed)
+            index.append(i)
+    return seeds, index
+
+
+def _seed_settings(settings: dict, members: list[tuple[int, int]]) -> dict:
+    """The decoder settings for the per-seed baselines: the Adam budget of the experiment's most
+    generous task count (its smallest N under the paper's budget)."""
+    adam = dict(settings.get("adam", {}))
+    if "n_batches" in adam:
+        adam["n_batches"] = max(decoder_budget(n, adam["n_batches"]) for n, _ in members)
+    return {**settings, "adam": adam}
+
+
+def baseline_rows(
+    model,
+    encoders: list[dict],
+    task: TaskSpec,
+    members: list[tuple[int, int]],
+    evaluation: dict,
+    settings: dict,
+    decoders: list[str],
+) -> list[dict]:
+    """Tidy rows of every baseline: keys baseline, decoder, n_tasks, seed, fold, held_out, fit,
+    metric, value. ``model`` is the ensemble at its initial weights, ``encoders`` the members'
+    encoder parameters (member order, as in the ingredients), ``settings`` is
+    ``config['metrics']['ood']`` and ``decoders`` the decoders fitted to each representation."""
+    x_train, x_test = evaluation["x_train"], evaluation["x_test"]
+    noise_train, noise_test = evaluation["noise_train"], evaluation["noise_test"]
+    device = next(model.parameters()).device
+    seeds, first = _per_seed(members)
+    per_seed = MixingEncoder.from_members([encoders[i] for i in first], task.encoder).to(device)
+    everyone = MixingEncoder.from_members(encoders, task.encoder).to(device)
+    seed_members = [(0, s) for s in seeds]
+    seed_settings = _seed_settings(settings, members)
+    k = len(seeds)
+    rows: list[dict] = []
+
+    def fitted(baseline, train, test, mem, cfg):
+        for d in dict.fromkeys(decoders):
+            found = ood_rows(train, x_train, test, x_test, mem, {**cfg, "decoder": d})
+            rows.extend({"baseline": baseline, "decoder": d, **r} for r in found)
+
+    xtr, xte = x_train.to(device), x_test.to(device)
+    ntr, nte = noise_train.to(device), noise_test.to(device)
+    fitted(
+        "raw_input",
+        raw_features(per_seed, xtr, k),
+        raw_features(per_seed, xte, k),
+        seed_members,
+        seed_settings,
+    )
+    fitted(
+        "integrator",
+        integrated_features(per_seed, xtr, ntr, k),
+        integrated_features(per_seed, xte, nte, k),
+        seed_members,
+        seed_settings,
+    )
+    train_states = final_states(model, everyone, task, x_train, noise_train)
+    test_states = final_states(model, everyone, task, x_test, noise_test)
+    fitted("untrained", train_states, test_states, members, settings)
+    estimate = bayes_estimate(x_test, noise_test, task.noise_sd)
+    rows.extend(
+        {"baseline": "bayes", "decoder": "none", **r} for r in bayes_rows(x_test, estimate, seeds)
+    )
+    return rows

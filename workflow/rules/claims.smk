@@ -1,0 +1,44 @@
+# Claims as data: each panel's claims (config: panels.<id>.claims) evaluated on its tables, with a
+# bootstrap interval and a verdict, then gathered into the run's ledger (disentangle.claims).
+
+
+rule panel_claims:
+    input:
+        tables=lambda wc: sorted({p for paths in panel_tables(wc).values() for p in paths}),
+        code=sources("claims.py", "jobs/claims.py"),
+    output:
+        csv=f"results/{PRESET}/claims/{{panel}}.csv",
+        html=report(
+            f"results/{PRESET}/claims/{{panel}}.html",
+            caption="../report/claims.rst",
+            category=panel_category,
+            labels={"panel": "{panel}", "item": "claims"},
+        ),
+    log:
+        f"results/{PRESET}/logs/claims/{{panel}}.log",
+    params:
+        tables=lambda wc: json.dumps(panel_tables(wc), sort_keys=True),
+        claims=lambda wc: json.dumps(config["panels"][wc.panel].get("claims") or []),
+        section=lambda wc: config["panels"][wc.panel]["section"],
+    shell:
+        "python -m disentangle claims --panel {wildcards.panel:q} --section {params.section:q}"
+        " --claims {params.claims:q} --tables {params.tables:q}"
+        " --out {output.csv:q} --html {output.html:q} > {log:q} 2>&1"
+
+
+rule claims_ledger:
+    input:
+        expand(f"results/{PRESET}/claims/{{panel}}.csv", panel=list(config["panels"])),
+        code=sources("claims.py", "jobs/claims.py"),
+    output:
+        csv=f"results/{PRESET}/claims.csv",
+        md=f"results/{PRESET}/CLAIMS.md",
+    log:
+        f"results/{PRESET}/logs/claims/ledger.log",
+    params:
+        inputs=lambda wc, input: " ".join(
+            shlex.quote(p) for p in input if p.startswith(f"results/{PRESET}/claims/")
+        ),
+    shell:
+        "python -m disentangle ledger {params.inputs} --preset {PRESET:q}"
+        " --out-csv {output.csv:q} --out-md {output.md:q} > {log:q} 2>&1"
