@@ -337,7 +337,16 @@ def cmd_traversals(args: argparse.Namespace) -> None:
 def cmd_score_networks(args: argparse.Namespace) -> None:
     import torch
 
-    from disentangle.comparison import discretise, sample_metric_rows, task_ood_rows
+    from disentangle.comparison import (
+        FLOOR_DRAWS,
+        PCS_FAMILY,
+        code_rows,
+        discretise,
+        floor_rows,
+        sample_metric_rows,
+        task_ood_rows,
+        top_pcs,
+    )
     from disentangle.io import atomic_parquet
     from disentangle.metrics.ood import final_states
     from disentangle.tasks.evidence import sample_trials
@@ -376,8 +385,29 @@ def cmd_score_networks(args: argparse.Namespace) -> None:
     )
     raw += task_ood_rows(obs, xr, obs_test, xr_test, float(settings["ood_penalty"]))
     rows += [{"n_tasks": 0, "seed": 0, "family": "raw", **r} for r in raw]
+    # equal code size (disentangle.comparison): each scored state's top-D principal components
+    # (PCA fitted on the scoring sample), and the floors: random linear codes of x* of each size
+    hidden, dim = states.shape[-1], exp.task.dim
+    for row in rows:
+        row.setdefault("family", "multi-task")
+        row["code_size"] = hidden if row["family"] == "multi-task" else obs.shape[1]
+    estimators, penalty = int(settings["dci_estimators"]), float(settings["ood_penalty"])
+    for i, (n_tasks, seed) in enumerate(members):
+        if n_tasks not in scored:
+            continue
+        pcs, pcs_test = top_pcs(states[i], states_test[i], dim)
+        member = code_rows(
+            pcs, labels, x.numpy(), pcs_test, x_test.numpy(), seed, estimators, penalty
+        )
+        rows += [
+            {"n_tasks": n_tasks, "seed": seed, **r, "family": PCS_FAMILY, "code_size": dim}
+            for r in member
+        ]
+    draws = int(settings.get("floor_draws", FLOOR_DRAWS))
+    sizes = (dim, hidden, obs.shape[1])
+    floors = floor_rows(x.numpy(), x_test.numpy(), labels, sizes, estimators, penalty, draws)
+    rows += [{"n_tasks": 0, **r} for r in floors]
     df = tidy(rows, exp, {"dataset": "task", **context})
-    df["family"] = df["family"].fillna("multi-task") if "family" in df else "multi-task"
     atomic_parquet(df, args.out)
 
 

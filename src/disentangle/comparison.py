@@ -15,6 +15,20 @@ informativeness), SAP, modularity and explicitness, IRS and MCC (``disentangle.m
 with continuous factors discretised into ``n_bins`` equal-width bins for the discrete metrics
 (MCC uses the continuous values); for dSprites also the BetaVAE and FactorVAE scores; for the task
 data the paper's OOD r² (ridge decoder, quadrant hold-out, ``disentangle.metrics.ood``).
+
+Equal code size. The networks' codes are their H-unit states (H = 64), the VAEs' codes have D
+latents, and several of these metrics reward a large code by itself: a random, fully entangled
+linear code z = x* A of H units scores DCI disentanglement and MCC ≈ 1 (with many random
+directions, some unit is nearly aligned with each latent). So beside each network's full state
+the networks are also scored on the state's top-D principal components (``top_pcs``, family
+``PCS_FAMILY``), and the floors are scored on the same sample: random linear codes x* A with A a
+D × m standard Gaussian matrix from the named stream ("random-linear-code", D, m, draw), no noise
+(``random_code_matrix``, family ``FLOOR_FAMILY``), one per code size m compared (D, H and the raw
+observations' size) and draw. A score at or below the floor of its code size does not separate a
+disentangled code from an entangled one of that size. The floors use the networks' scoring sample
+of x* (its test sample for the OOD rows); the setting ``floor_draws`` (default ``FLOOR_DRAWS``)
+sets the draws per size. Most of their cost is explicitness' logistic regressions on the 40- and
+64-unit codes of rank D, which lbfgs is slow to fit.
 """
 
 from __future__ import annotations
@@ -31,6 +45,9 @@ from disentangle.seeding import derive_seed, generator
 from disentangle.tasks.encoder import MixingEncoder
 
 SAMPLE_METRICS = ("mig", "dci", "sap", "modularity_explicitness", "irs", "mcc")
+PCS_FAMILY = "multi-task (top-D PCs)"
+FLOOR_FAMILY = "random linear code"
+FLOOR_DRAWS = 3  # random codes per code size: the floor's spread
 
 
 def task_observations(
@@ -81,6 +98,59 @@ def task_ood_rows(codes_train, x_train, codes_test, x_test, penalty: float) -> l
     for r in raw:
         out.setdefault(r["metric"], []).append(r["value"])
     return [{"metric": m, "value": float(np.mean(v))} for m, v in out.items()]
+
+
+def top_pcs(codes: np.ndarray, codes_test: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``k`` principal components of ``codes`` (n, H) and ``codes_test`` on the same axes.
+
+    PCA is fitted on ``codes`` alone (centred by its mean; SVD); ``codes_test`` is centred by the
+    same mean and projected on the same axes. Each axis' sign makes its largest-magnitude loading
+    positive, so the result does not depend on the LAPACK build. Float64, (n, min(k, H)).
+    """
+    codes = np.asarray(codes, dtype=np.float64)
+    mean = codes.mean(axis=0)
+    _, _, vt = np.linalg.svd(codes - mean, full_matrices=False)
+    axes = vt[: min(k, vt.shape[0])].T
+    axes = axes * np.sign(axes[np.abs(axes).argmax(axis=0), np.arange(axes.shape[1])])
+    return (codes - mean) @ axes, (np.asarray(codes_test, dtype=np.float64) - mean) @ axes
+
+
+def random_code_matrix(dim: int, size: int, draw: int) -> np.ndarray:
+    """A (dim, size) standard Gaussian matrix A from the stream ("random-linear-code", dim, size,
+    draw): the random linear code z = x* A of ``size`` units (float64)."""
+    g = generator("random-linear-code", dim, size, draw)
+    return torch.randn((dim, size), generator=g, dtype=torch.float64).numpy()
+
+
+def code_rows(
+    codes, labels, x, codes_test, x_test, seed: int, dci_estimators: int, penalty: float
+) -> list[dict]:
+    """The sample-based metrics and the OOD / ID r² of one representation, as (metric, value)
+    rows (``sample_metric_rows`` on the scoring sample, then ``task_ood_rows``)."""
+    rows = sample_metric_rows(codes, labels, x, seed, dci_estimators)
+    return rows + task_ood_rows(codes, x, codes_test, x_test, penalty)
+
+
+def floor_rows(
+    x: np.ndarray,
+    x_test: np.ndarray,
+    labels: np.ndarray,
+    sizes,
+    dci_estimators: int,
+    penalty: float,
+    draws: int = FLOOR_DRAWS,
+) -> list[dict]:
+    """The floors: every metric of the random linear codes x* A (``random_code_matrix``) of each
+    distinct code size in ``sizes``, ``draws`` draws each; rows (seed = draw, code_size, metric,
+    value, family = ``FLOOR_FAMILY``). No noise is added: the code holds x* exactly."""
+    x, x_test = np.asarray(x, dtype=np.float64), np.asarray(x_test, dtype=np.float64)
+    rows = []
+    for size in sorted({int(m) for m in sizes}):
+        for draw in range(draws):
+            a = random_code_matrix(x.shape[1], size, draw)
+            scores = code_rows(x @ a, labels, x, x_test @ a, x_test, draw, dci_estimators, penalty)
+            rows += [{"seed": draw, **r, "family": FLOOR_FAMILY, "code_size": size} for r in scores]
+    return rows
 
 
 def dsprites_rows(

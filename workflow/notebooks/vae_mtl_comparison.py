@@ -13,13 +13,20 @@
 # %% [markdown]
 # # Multi-task networks vs the β-VAE family on the same data, with the same metrics
 #
-# Data: the multi-task task's latents x* ~ U(−½, ½)² and their observations f(x*) through the
-# frozen mixing MLP. The generative models are trained on f(x*) (two latents); the multi-task
+# Data: the multi-task task's latents x* ~ U(−½, ½)^D and their observations f(x*) through the
+# frozen mixing MLP. The generative models are trained on f(x*) (D latents); the multi-task
 # networks (trained on the noisy evidence stream to solve N classification tasks) are scored on
 # their final hidden state; the raw observations f(x*) are the baseline. Scores: the paper's OOD
 # r² (ridge decoder, held-out quadrant) and dlib's disentanglement metrics (x* binned into 10
 # levels). Points: mean ± sd over seeds. Drawn from the `generative_scores` and
 # `disentanglement` tables.
+#
+# Equal code size: several of these metrics reward a large code by itself, so the rows are
+# grouped by code size. The networks are drawn twice: their full H-unit state and its top-D
+# principal components (the VAEs' code size). Each group carries its floor: random, fully
+# entangled linear codes x* A of the same size (grey band: the range over draws; hatched: at or
+# below the floor). A score inside the hatched area does not separate a disentangled code from an
+# entangled one of that size.
 
 # %% tags=["parameters"]
 tables = (
@@ -39,8 +46,13 @@ import json
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.patches import Patch, Rectangle
 
 from disentangle.figures import style
+
+# the families of the `disentanglement` table (disentangle.comparison.PCS_FAMILY, FLOOR_FAMILY;
+# that module imports torch, which the panels leave out)
+PCS_FAMILY, FLOOR_FAMILY = "multi-task (top-D PCs)", "random linear code"
 
 style.apply()
 paths = json.loads(tables)
@@ -55,6 +67,8 @@ scores = [
     "sap.SAP_score",
     "mcc.mcc",
 ]
+dim, hidden = int(net.dim.iloc[0]), int(net[net.family == "multi-task"].code_size.iloc[0])
+n_obs = int(net[net.family == "raw"].code_size.iloc[0])
 
 
 def gen_label(r):
@@ -63,45 +77,143 @@ def gen_label(r):
     return style.METHOD_LABELS.get(r.method, r.method) + value
 
 
-gen["label"] = gen.apply(gen_label, axis=1)
-gen["kind"] = "generative"
-raw = net[net.family == "raw"].assign(label="raw f(x*)", kind="raw")
-nets = net[net.family == "multi-task"]
-nets = nets.assign(
-    label=nets.architecture.map(style.ARCHITECTURE_LABELS) + ", N=" + nets.n_tasks.astype(str),
-    kind="multi-task",
+def net_label(df, suffix=""):
+    arch = df.architecture.map(style.ARCHITECTURE_LABELS).fillna(df.architecture)
+    return arch + ", N=" + df.n_tasks.astype(str) + suffix
+
+
+# the task VAEs' codes have n_latent = D units (config: generative.models.task_*.hyper)
+gen = gen.assign(
+    label=gen.apply(gen_label, axis=1),
+    kind="generative",
+    group=gen.method.map(lambda m: style.METHOD_LABELS.get(m, m)),
+    code_size=dim,
 )
+raw = net[net.family == "raw"].assign(label="raw f(x*)", kind="raw", group="raw f(x*)")
+nets = net[net.family.isin(["multi-task", PCS_FAMILY])]
 nets = nets[nets.n_tasks.isin([nets.n_tasks.min(), nets.n_tasks.max()])]
-both = pd.concat([raw, nets, gen], ignore_index=True)
+full = nets[nets.family == "multi-task"]
+full = full.assign(label=net_label(full), kind="multi-task", group="multi-task, full state")
+pcs = nets[nets.family == PCS_FAMILY]
+pcs = pcs.assign(label=net_label(pcs, ", top-D PCs"), kind=PCS_FAMILY, group=PCS_FAMILY)
+floor = net[net.family == FLOOR_FAMILY]
+floor = floor.assign(
+    label=floor.code_size.map(lambda m: f"random linear code, {m} units"),
+    kind=FLOOR_FAMILY,
+    group=FLOOR_FAMILY,
+)
+# the same floor scored in several experiments' tables counts once
+floor = floor.drop_duplicates(["code_size", "seed", "metric", "value"])
+both = pd.concat([raw, full, pcs, gen, floor], ignore_index=True)
 both = both[both.metric.isin(scores)]
 stats = both.groupby(["kind", "label", "metric"]).value.agg(["mean", "std", "count"]).reset_index()
+floors = floor[floor.metric.isin(scores)].groupby(["code_size", "metric"]).value
+floors = floors.agg(["min", "median", "max"])
 stats
 
 # %%
-labels = list(
-    dict.fromkeys([*raw.label, *sorted(nets.label.unique()), *sorted(gen.label.unique())])
-)
-kind_color = {"raw": "0.5", "multi-task": "#4c72b0", "generative": "#dd8452"}
+# rows grouped by code size: a header row, then the codes of that size
+blocks = [
+    (f"{dim} units (= D)", dim, [*sorted(gen.label.unique()), *sorted(pcs.label.unique())]),
+    (f"{hidden} units (network state)", hidden, sorted(full.label.unique())),
+    (f"{n_obs} units (raw observations)", n_obs, ["raw f(x*)"]),
+]
+rows, spans = [], []
+for title, size, labels in blocks:
+    if not labels:
+        continue
+    rows.append(("header", title))
+    spans.append((size, len(rows) - 0.5, len(rows) + len(labels) - 0.5))
+    rows += [("row", label) for label in labels]
+y_of = {label: i for i, (what, label) in enumerate(rows) if what == "row"}
+kind_color = {
+    "raw": "0.3",
+    "multi-task": "#4c72b0",
+    PCS_FAMILY: "#55a868",
+    "generative": "#dd8452",
+}
+kind_label = {
+    "multi-task": "multi-task network, full state",
+    PCS_FAMILY: "multi-task network, top-D PCs",
+    "generative": "β-VAE family (task VAEs)",
+    "raw": "raw observations f(x*)",
+}
 fig, axes = plt.subplots(
-    1, len(scores), figsize=(1.5 * len(scores) + 1.5, 0.22 * len(labels) + 1), sharey=True
+    1, len(scores), figsize=(1.5 * len(scores) + 2.0, 0.2 * len(rows) + 1.2), sharey=True
 )
 for ax, metric in zip(axes, scores, strict=True):
-    s = stats[stats.metric == metric].set_index("label").reindex(labels)
-    y = np.arange(len(labels))
+    s = stats[(stats.metric == metric) & (stats.kind != FLOOR_FAMILY)]
+    s = s[s.label.isin(y_of)]
+    low = min(0.0, float(np.nanmin(s["mean"])) - 0.05) if len(s) else 0.0
+    for size, top, bottom in spans:
+        if (size, metric) not in floors.index:
+            continue
+        f = floors.loc[(size, metric)]
+        height = bottom - top
+        ax.add_patch(Rectangle((low, top), f["min"] - low, height, fill=False, hatch="////",
+                               ec="0.75", lw=0, zorder=0))  # fmt: skip
+        ax.add_patch(Rectangle((f["min"], top), f["max"] - f["min"], height, color="0.8", lw=0,
+                               zorder=0))  # fmt: skip
+        ax.plot([f["median"]] * 2, [top, bottom], color="0.45", lw=0.8, zorder=1)
+    y = s.label.map(y_of).to_numpy()
     ax.errorbar(s["mean"], y, xerr=s["std"].fillna(0), fmt="none", ecolor="0.6", lw=0.8)
-    ax.scatter(
-        s["mean"], y, c=[kind_color.get(k, "k") for k in s.kind.fillna("raw")], s=14, zorder=3
-    )
+    ax.scatter(s["mean"], y, c=[kind_color[k] for k in s.kind], s=14, zorder=3)
+    for i, (what, _) in enumerate(rows):
+        if what == "header" and i:
+            ax.axhline(i - 0.5, color="0.85", lw=0.5)
     ax.set_title(style.SCORE_LABELS[metric], fontsize=7)
-    ax.set_xlim(min(0, float(np.nanmin(s["mean"])) - 0.05), 1)
+    ax.set_xlim(low, 1)
     ax.tick_params(axis="x", labelsize=5)
-axes[0].set_yticks(np.arange(len(labels)), labels, fontsize=6)
-axes[0].invert_yaxis()
+axes[0].set_yticks(np.arange(len(rows)), [label for _, label in rows], fontsize=6)
+for tick, (what, _) in zip(axes[0].get_yticklabels(), rows, strict=True):
+    if what == "header":
+        tick.set_fontweight("bold")
+axes[0].set_ylim(len(rows) - 0.5, -0.5)
+kinds = [k for k in kind_label if k in set(both.kind)]
+handles = [
+    plt.Line2D([], [], marker="o", ls="", color=kind_color[k], ms=4, label=kind_label[k])
+    for k in kinds
+]
+handles += [
+    Patch(color="0.8", label="floor: random linear codes of x*, same size (range, median)"),
+    Patch(fill=False, hatch="////", ec="0.75", label="at or below the floor"),
+]
+fig.legend(handles=handles, loc="upper center", ncol=3, fontsize=6, bbox_to_anchor=(0.5, 0.0))
 fig.tight_layout()
 prov["note"] = (
-    f"networks: {int(nets.train_batches.max())} batches; generative: "
-    f"{int(gen.train_steps.max())} steps"
+    f"networks: {int(full.train_batches.max())} batches; generative: "
+    f"{int(gen.train_steps.max())} steps; floors: "
+    f"{floor.groupby('code_size').seed.nunique().min()} draws per code size"
 )
 style.footnote(fig, prov)
 style.save(fig, pdf, png, prov)
-style.write_summary(summary, claim, stats, prov)
+
+
+# %%
+# the summary: per metric, the median of each family (the tables' `family` values; networks per
+# architecture and N, generative models per method)
+def detail(r):
+    if r.kind == "generative":
+        return r.group
+    if r.kind not in ("multi-task", PCS_FAMILY):
+        return ""
+    return f"{style.ARCHITECTURE_LABELS.get(r.architecture, r.architecture)}, N={r.n_tasks:.0f}"
+
+
+fam = both.assign(detail=both.apply(detail, axis=1))
+medians = fam.pivot_table(
+    index=["family", "detail", "code_size"], columns="metric", values="value", aggfunc="median"
+)
+medians = medians.rename(columns=style.SCORE_LABELS)[[style.SCORE_LABELS[m] for m in scores]]
+counts = fam.groupby(["family", "detail", "code_size", "metric"]).value.count()
+counts = counts.groupby(level=["family", "detail", "code_size"]).max()
+medians.insert(0, "codes", counts)
+medians.columns.name = None
+rank = {f: i for i, f in enumerate(["generative", PCS_FAMILY, "multi-task", "raw", FLOOR_FAMILY])}
+medians = medians.reset_index()
+medians = medians.sort_values(
+    ["code_size", "family", "detail"], key=lambda c: c.map(rank) if c.name == "family" else c
+)
+medians
+# %%
+style.write_summary(summary, claim, medians, prov)
