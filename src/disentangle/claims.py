@@ -318,9 +318,10 @@ def _condition(key, value) -> str:
     return f"{key}={'|'.join(map(_fmt, value)) if isinstance(value, list) else _fmt(value)}"
 
 
-def _describe(sel: Selection) -> str:
+def _describe(sel: Selection, value: str = "value") -> str:
     cond = ", ".join(_condition(k, v) for k, v in sel.where.items())
-    name = f"{sel.table}.{sel.value}" if sel.value else sel.table
+    column = sel.value or value
+    name = f"{sel.table}.{column}" if column != "value" else sel.table
     return f"{name}[{cond}]" if cond else name
 
 
@@ -376,11 +377,13 @@ def evaluate(claim: Claim, tables: dict[str, pd.DataFrame], seed: int = 0) -> li
     if claim.test == "correlation":  # pair the units that both selections have
         common = a.index.intersection(b.index)
         a, b = a.loc[common], b.loc[common]
-        statistic = f"spearman({_describe(a_sel)}, {_describe(b_sel)})"
+        statistic = f"spearman({_describe(a_sel, claim.value)}, {_describe(b_sel, claim.value)})"
     else:
-        statistic = f"{claim.stat}({_describe(a_sel)})"
+        statistic = f"{claim.stat}({_describe(a_sel, claim.value)})"
         if b_sel is not None:
-            statistic += f" − {claim.stat}({_describe(b_sel)})"
+            statistic += f" − {claim.stat}({_describe(b_sel, claim.value)})"
+    if claim.deviation_from is not None:
+        statistic = statistic.replace("(", f"(|x − {claim.deviation_from:g}| of ", 1)
     a = a.to_numpy(dtype=float)
     b = b.to_numpy(dtype=float) if b is not None else None
     row = {
@@ -439,7 +442,7 @@ def _spread(claim: Claim, df: pd.DataFrame, seed: int) -> dict:
         "claim": claim.id,
         "statement": claim.statement,
         "test": "spread",
-        "statistic": f"sd within {claim.groups} − sd of its means ({_describe(claim.a)})",
+        "statistic": f"sd within {claim.groups} − sd of means ({_describe(claim.a, claim.value)})",
         "op": claim.op,
         "threshold": claim.threshold,
         "n_a": int(sum(len(g) for g in groups)),
@@ -488,7 +491,7 @@ def _interval(row) -> str:
     if math.isnan(row["ci_low"]):
         return "–"
     if row["ci_low"] == row["ci_high"]:
-        return "exact"
+        return "no interval"
     return f"[{_number(row['ci_low'])}, {_number(row['ci_high'])}]"
 
 
@@ -533,7 +536,13 @@ def ledger_markdown(df: pd.DataFrame, preset: str, heading: str = "#") -> str:
 
 def readme_summary(df: pd.DataFrame, preset: str) -> str:
     """The README's results block: counts per verdict and section, and every claim that fails."""
-    lines = [f"Preset `{preset}`: {counts_line(df)}.", ""]
+    lines = [f"Preset `{preset}`: {counts_line(df)}."]
+    if preset == "smoke":
+        lines[0] += (
+            " The smoke preset trains a few hundred batches with one or two networks per"
+            " condition: it exercises the machinery and does not test the paper."
+        )
+    lines.append("")
     lines += ["| section | holds | fails | inconclusive |", "|---|---:|---:|---:|"]
     for section, rows in df.groupby("section", sort=False):
         c = rows["verdict"].value_counts()

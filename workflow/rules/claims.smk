@@ -16,6 +16,8 @@ rule panel_claims:
         ),
     log:
         f"results/{PRESET}/logs/claims/{{panel}}.log",
+    benchmark:
+        f"results/{PRESET}/benchmarks/claims/{{panel}}.tsv"
     params:
         tables=lambda wc: json.dumps(panel_tables(wc), sort_keys=True),
         claims=lambda wc: json.dumps(config["panels"][wc.panel].get("claims") or []),
@@ -35,6 +37,8 @@ rule claims_ledger:
         md=f"results/{PRESET}/CLAIMS.md",
     log:
         f"results/{PRESET}/logs/claims/ledger.log",
+    benchmark:
+        f"results/{PRESET}/benchmarks/claims/ledger.tsv"
     params:
         inputs=lambda wc, input: " ".join(
             shlex.quote(p) for p in input if p.startswith(f"results/{PRESET}/claims/")
