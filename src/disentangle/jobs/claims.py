@@ -94,8 +94,9 @@ def run_ledger(args: argparse.Namespace) -> None:
     atomic_write(args.out_md, lambda tmp: Path(tmp).write_text(text))
 
 
-def published(ledger_csv: str | Path, preset: str) -> tuple[str, str]:
-    """The generated docs page and README block for a ledger."""
+def published(ledger_csv: str | Path, preset: str, panels: list[str] | None = None):
+    """The generated docs page and README block for a ledger; ``panels`` (the configured ones)
+    lets both say which panels the published run did not evaluate."""
     import pandas as pd
 
     from disentangle.claims import ledger_markdown, readme_summary
@@ -103,8 +104,16 @@ def published(ledger_csv: str | Path, preset: str) -> tuple[str, str]:
     df = pd.read_csv(ledger_csv, keep_default_na=False, na_values=[""])
     df["note"] = df["note"].fillna("")
     page = ledger_markdown(df, preset) + "\n"
-    block = readme_summary(df, preset) + "\n\nEvery claim with its interval: [docs/results.md]"
-    block += "(docs/results.md)."
+    block = readme_summary(df, preset)
+    missing = [p for p in panels or [] if p not in set(df["panel"])]
+    if missing:
+        line = (
+            f"Not evaluated in the published `{preset}` run: {', '.join(f'`{p}`' for p in missing)}"
+            " (their claims are in the config and in every full run's ledger)."
+        )
+        page += "\n" + line + "\n"
+        block += "\n\n" + line
+    block += "\n\nEvery claim with its interval: [docs/results.md](docs/results.md)."
     return page, block
 
 
@@ -135,7 +144,10 @@ def run_publish(args: argparse.Namespace) -> None:
         if old_ledger != target and not args.check:  # one published ledger at a time
             old_ledger.unlink()
             old_ledger.parent.rmdir()
-    page, block = published(target, preset)
+    import yaml
+
+    panels = list(yaml.safe_load((root / "config" / "config.yaml").read_text())["panels"])
+    page, block = published(target, preset, panels)
     readme_path, page_path = root / "README.md", root / "docs" / "results.md"
     readme = replace_block(readme_path.read_text(), block)
     if args.check:
