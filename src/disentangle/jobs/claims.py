@@ -86,7 +86,10 @@ def run_ledger(args: argparse.Namespace) -> None:
     from disentangle.claims import LEDGER_COLUMNS, ledger_markdown
     from disentangle.io import atomic_write
 
-    frames = [pd.read_csv(f, keep_default_na=False, na_values=[""]) for f in args.inputs]
+    frames = [
+        pd.read_csv(f, keep_default_na=False, na_values=[""], dtype={"note": str})
+        for f in args.inputs
+    ]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=LEDGER_COLUMNS)
     df["note"] = df["note"].fillna("")
     atomic_write(args.out_csv, lambda tmp: df.to_csv(tmp, index=False))
@@ -101,7 +104,7 @@ def published(ledger_csv: str | Path, preset: str, panels: list[str] | None = No
 
     from disentangle.claims import ledger_markdown, readme_summary
 
-    df = pd.read_csv(ledger_csv, keep_default_na=False, na_values=[""])
+    df = pd.read_csv(ledger_csv, keep_default_na=False, na_values=[""], dtype={"note": str})
     df["note"] = df["note"].fillna("")
     page = ledger_markdown(df, preset) + "\n"
     block = readme_summary(df, preset)
