@@ -183,7 +183,7 @@ def draw_baselines(ax, decoder):
         if b.empty:
             continue
         label = look["label"] + (f" ({decoder})" if name != "bayes" else "")
-        if name == "untrained" and series in b.columns and series != "n_tasks":
+        if name == "untrained" and series in b.columns and series not in ("n_tasks", "metric"):
             # one untrained line per series (e.g. per architecture), in the series' colour
             for i, (level, part) in enumerate(b.groupby(series)):
                 med = part.groupby(opts["x"])["value"].median().sort_index()
