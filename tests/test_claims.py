@@ -201,3 +201,27 @@ def test_publish_check_fails_when_the_ledger_changes(tmp_path):
     published.write_text(published.read_text().replace("holds", "fails"))
     with pytest.raises(SystemExit, match="stale"):
         main(["publish-results", "--root", str(tmp_path), "--check"])
+
+
+def test_paired_differences_and_tied_ranks():
+    # two selections whose medians agree but whose pairs do not: only the paired test sees it
+    a = pd.DataFrame({"cell": range(6), "kind": "mc", "value": [0.1, 0.5, 0.9, 0.2, 0.6, 0.8]})
+    b = a.assign(kind="exact", value=[0.5, 0.9, 0.1, 0.6, 0.8, 0.2])
+    t = {"t": pd.concat([a, b])}
+    near = {"id": "p", "statement": "s", "test": "near", "target": 0.0, "tol": 0.01,
+            "units": ["cell"], "exact": True, "stat": "max",
+            "a": {"table": "t", "where": {"kind": "mc"}},
+            "b": {"table": "t", "where": {"kind": "exact"}}}  # fmt: skip
+    assert one({**near, "stat": "median"}, t)["verdict"] == "holds"  # medians coincide
+    row = one({**near, "paired": True}, t)
+    assert row["value"] == pytest.approx(0.8) and row["verdict"] == "fails"
+    assert "paired by unit" in row["statistic"]
+    with pytest.raises(ClaimError, match="paired"):
+        Claim.from_dict({**TREND, "paired": True})
+    # a constant against itself: ties everywhere, ranks averaged, no spurious correlation
+    flat = pd.DataFrame({"model": list("abcdef") * 2, "metric": ["x"] * 6 + ["y"] * 6,
+                         "value": [1.0] * 6 + [1, 2, 3, 4, 5, 6]})  # fmt: skip
+    corr = {"id": "c", "statement": "s", "test": "correlation", "units": ["model"],
+            "a": {"table": "g", "where": {"metric": "x"}},
+            "b": {"table": "g", "where": {"metric": "y"}}}  # fmt: skip
+    assert one(corr, {"g": flat})["value"] == pytest.approx(0.0)

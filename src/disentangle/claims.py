@@ -31,10 +31,11 @@ interval by a percentile bootstrap that resamples units within each selection. T
 Claims marked ``exact`` are deterministic numerical checks (a theorem evaluated on fixed draws):
 their statistic has no sampling interval and is compared as it is. ``deviation_from: c`` replaces
 each value by |value − c| (an angle's distance from 90°, a correlation's magnitude).
-``for_each: <column>`` repeats a claim for every value of a column (one row per value,
-``<id>[<value>]``).
+``paired: true`` (compare, near) takes the statistic of the per-unit differences a − b over the
+units both selections have, and resamples the pairs. ``for_each: <column>`` repeats a claim for
+every value of a column (one row per value, ``<id>[<value>]``).
 
-This module is pure pandas/numpy (no torch): the ledger job and the tests run it on tables alone.
+This module imports no torch (pandas, numpy, scipy): the ledger job runs it on tables alone.
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ class Claim:
     units: tuple[str, ...] | None = None
     min_units: int = 3
     exact: bool = False
+    paired: bool = False
     for_each: str | None = None
     deviation_from: float | None = None
 
@@ -116,7 +118,7 @@ class Claim:
         known = {
             "id", "statement", "test", "table", "where", "a", "b", "x", "from", "to", "op",
             "threshold", "target", "tol", "stat", "value", "units", "min_units", "exact",
-            "for_each", "deviation_from", "groups",
+            "for_each", "deviation_from", "groups", "paired",
         }  # fmt: skip
         unknown = sorted(set(entry) - known)
         if unknown:
@@ -146,6 +148,8 @@ class Claim:
             raise ClaimError(f"{where}: a '{test}' claim needs 'b'")
         if test in ("threshold", "trend") and b is not None:
             raise ClaimError(f"{where}: a '{test}' claim takes no 'b'")
+        if entry.get("paired") and (b is None or test not in ("compare", "near")):
+            raise ClaimError(f"{where}: 'paired' applies to a 'compare' or 'near' claim with 'b'")
         if test == "spread" and not entry.get("groups"):
             raise ClaimError(f"{where}: a 'spread' claim needs 'groups' (e.g. the swept value)")
         if test == "spread" and b is not None:
@@ -192,6 +196,7 @@ class Claim:
             units=tuple(units) if units is not None else None,
             min_units=min_units,
             exact=bool(entry.get("exact", False)),
+            paired=bool(entry.get("paired", False)),
             for_each=entry.get("for_each"),
             deviation_from=numbers.get("deviation_from"),
         )
@@ -258,10 +263,12 @@ def unit_values(df: pd.DataFrame, claim: Claim, where: dict) -> np.ndarray:
     return unit_series(df, claim, where).to_numpy(dtype=float)
 
 
-def _spearman(a: np.ndarray, b: np.ndarray, axis=None):
-    """Spearman's rank correlation of paired samples (last axis)."""
-    ra = np.argsort(np.argsort(a, axis=-1), axis=-1).astype(float)
-    rb = np.argsort(np.argsort(b, axis=-1), axis=-1).astype(float)
+def _spearman(a: np.ndarray, b: np.ndarray):
+    """Spearman's rank correlation of paired samples along the last axis (ties take their
+    average rank, as bootstrap resamples repeat values)."""
+    from scipy.stats import rankdata
+
+    ra, rb = rankdata(a, axis=-1), rankdata(b, axis=-1)
     ra -= ra.mean(axis=-1, keepdims=True)
     rb -= rb.mean(axis=-1, keepdims=True)
     den = np.sqrt((ra**2).sum(axis=-1) * (rb**2).sum(axis=-1))
@@ -374,16 +381,22 @@ def evaluate(claim: Claim, tables: dict[str, pd.DataFrame], seed: int = 0) -> li
         return [_spread(claim, tables[a_sel.table], seed)]
     a = unit_series(tables[a_sel.table], claim, a_sel.where, a_sel.value)
     b = unit_series(tables[b_sel.table], claim, b_sel.where, b_sel.value) if b_sel else None
-    if claim.test == "correlation":  # pair the units that both selections have
+    da, db = _describe(a_sel, claim.value), _describe(b_sel, claim.value) if b_sel else ""
+    if claim.deviation_from is not None:  # both terms are |x − c|
+        da = f"|x − {claim.deviation_from:g}| of {da}"
+        db = f"|x − {claim.deviation_from:g}| of {db}" if db else db
+    if claim.test == "correlation" or claim.paired:  # pair the units both selections have
+        if isinstance(a.index, pd.RangeIndex) or isinstance(b.index, pd.RangeIndex):
+            raise ClaimError(f"claim {claim.id!r}: pairing needs unit columns (give 'units')")
         common = a.index.intersection(b.index)
         a, b = a.loc[common], b.loc[common]
-        statistic = f"spearman({_describe(a_sel, claim.value)}, {_describe(b_sel, claim.value)})"
+    if claim.test == "correlation":
+        statistic = f"spearman({da}, {db})"
+    elif claim.paired:  # the statistic of the per-unit differences
+        statistic = f"{claim.stat}({da} − {db}, paired by unit)"
+        a, b = a - b, None
     else:
-        statistic = f"{claim.stat}({_describe(a_sel, claim.value)})"
-        if b_sel is not None:
-            statistic += f" − {claim.stat}({_describe(b_sel, claim.value)})"
-    if claim.deviation_from is not None:
-        statistic = statistic.replace("(", f"(|x − {claim.deviation_from:g}| of ", 1)
+        statistic = f"{claim.stat}({da})" + (f" − {claim.stat}({db})" if b_sel else "")
     a = a.to_numpy(dtype=float)
     b = b.to_numpy(dtype=float) if b is not None else None
     row = {
@@ -437,7 +450,7 @@ def _spread(claim: Claim, df: pd.DataFrame, seed: int) -> dict:
     rows = df[_matches(df, claim.a.where, claim.id)]
     groups = []
     for _, part in rows.groupby(claim.groups, dropna=False):
-        groups.append(unit_values(part, keyed, {}))
+        groups.append(unit_series(part, keyed, {}, claim.a.value).to_numpy(dtype=float))
     row = {
         "claim": claim.id,
         "statement": claim.statement,
@@ -510,9 +523,9 @@ def ledger_markdown(df: pd.DataFrame, preset: str, heading: str = "#") -> str:
         f"{heading} Claims ledger: preset `{preset}`",
         "",
         "Generated by the workflow from the run's tables (`disentangle.claims`); do not edit.",
-        "Each claim is a statistic over independent networks (or models) with a 95 % bootstrap",
-        "interval; *holds* / *fails* when the whole interval is on one side of the threshold,",
-        "*inconclusive* otherwise or with fewer than 3 networks per selection.",
+        "Each claim is a statistic over units (a network, a model, or what the claim names) with a",
+        "95 % bootstrap interval; *holds* / *fails* when the whole interval is on one side of the",
+        "threshold, *inconclusive* otherwise or with fewer than 3 units per selection.",
         "",
         counts_line(df) + ".",
         "",

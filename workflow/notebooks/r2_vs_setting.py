@@ -173,43 +173,44 @@ def draw(ax, stats):
     ax.set_xlabel(opts["xlabel"] or style.AXIS_LABELS.get(opts["x"], opts["x"]))
 
 
+def baseline_medians(b, name):
+    """Median of a baseline against x; a constant across the task counts for the baselines that
+    do not depend on them (all but the untrained networks)."""
+    if opts["x"] == "n_tasks" and name != "untrained":
+        return pd.Series({x: float(b.value.median()) for x in xs})
+    return b.groupby(opts["x"])["value"].median().sort_index()
+
+
 def draw_baselines(ax, decoder):
-    """Median OOD r² of each baseline against x (a constant where it does not depend on x: the
-    baselines other than the untrained network do not depend on the task count)."""
+    """Each baseline's median OOD r² against x: one line per series level where the baseline
+    differs between levels (the untrained network per architecture, f(x*) per encoder), one
+    line for all of them where it does not (the same encoders and trials)."""
     rows = []
     bottom = ax.get_ylim()[0]
+    per_level = series in base.columns and series not in ("n_tasks", "metric")
     for name, look in BASELINES.items():
         b = base[(base.baseline == name) & base.decoder.isin([decoder, "none"])]
         if b.empty:
             continue
+        parts = {None: b}
+        if per_level:
+            split = {level: part for level, part in b.groupby(series)}
+            meds = [baseline_medians(part, name) for part in split.values()]
+            if any(not np.allclose(m.to_numpy(), meds[0].to_numpy()) for m in meds[1:]):
+                parts = split
         label = look["label"] + (f" ({decoder})" if name != "bayes" else "")
-        if name == "untrained" and series in b.columns and series not in ("n_tasks", "metric"):
-            # one untrained line per series (e.g. per architecture), in the series' colour
-            for i, (level, part) in enumerate(b.groupby(series)):
-                med = part.groupby(opts["x"])["value"].median().sort_index()
-                x = med.index.to_numpy(dtype=float) * opts["x_scale"]
-                kw = {"color": colors.get(level, look["color"]), "ls": look["ls"], "lw": 0.8}
-                low = f", min {med.min():.2f} below the axes" if med.min() < bottom else ""
-                ax.plot(x, med.to_numpy(), zorder=1, label=label + low if i == 0 else None, **kw)
-                rows += [
-                    {"series": f"baseline: {name}", series: level, "decoder": decoder,
-                     opts["x"]: x0, "median": v}
-                    for x0, v in zip(med.index, med.to_numpy(), strict=True)
-                ]  # fmt: skip
-            continue
-        if opts["x"] == "n_tasks" and name != "untrained":
-            med = pd.Series({x: float(b.value.median()) for x in xs})
-        else:
-            med = b.groupby(opts["x"])["value"].median().sort_index()
-        if med.min() < bottom:
-            label += f", min {med.min():.2f} below the axes"
-        x = med.index.to_numpy(dtype=float) * opts["x_scale"]
-        kw = {"color": look["color"], "ls": look["ls"], "lw": 1.0, "zorder": 1, "label": label}
-        ax.plot(x, med.to_numpy(), **kw)
-        rows += [
-            {"series": f"baseline: {name}", "decoder": decoder, opts["x"]: x0, "median": v}
-            for x0, v in zip(med.index, med.to_numpy(), strict=True)
-        ]
+        for i, (level, part) in enumerate(parts.items()):
+            med = baseline_medians(part, name)
+            text = label + (f", min {med.min():.2f} below the axes" if med.min() < bottom else "")
+            color = look["color"] if level is None else colors.get(level, look["color"])
+            x = med.index.to_numpy(dtype=float) * opts["x_scale"]
+            ax.plot(x, med.to_numpy(), color=color, ls=look["ls"], lw=1.0 if level is None else 0.8,
+                    zorder=1, label=text if i == 0 else None)  # fmt: skip
+            rows += [
+                {"series": f"baseline: {name}", **({series: level} if level is not None else {}),
+                 "decoder": decoder, opts["x"]: x0, "median": v}
+                for x0, v in zip(med.index, med.to_numpy(), strict=True)
+            ]  # fmt: skip
     return rows
 
 

@@ -84,6 +84,8 @@ rule baselines:
             "prior.py",
             "tasks",
             "models",
+            "training.py",
+            "seeding.py",
             "theory/bayes.py",
         ),
     output:
