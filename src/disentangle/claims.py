@@ -425,12 +425,14 @@ def evaluate(claim: Claim, tables: dict[str, pd.DataFrame], seed: int = 0) -> li
             interval = {"ci_low": math.nan, "ci_high": math.nan}
             return [row | interval | {"value": value, "verdict": "inconclusive", "note": few}]
         lo, hi = _bootstrap(a, b, claim, seed ^ zlib.crc32(claim.id.encode()))
+    notes = [f"tolerance ±{claim.tol:g}"] if claim.test == "near" else []
+    if claim.exact:
+        notes.append("no sampling interval: a deterministic check")
     if claim.test == "near":
-        row["note"] = f"tolerance ±{claim.tol:g}"
         verdict = _near(lo, hi, claim.target, claim.tol)
     else:
         verdict = _side(lo, hi, claim.op, claim.threshold)
-    note = row.get("note", "no sampling interval: a deterministic check" if claim.exact else "")
+    note = "; ".join(notes)
     return [row | {"value": value, "ci_low": lo, "ci_high": hi, "verdict": verdict, "note": note}]
 
 

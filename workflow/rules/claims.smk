@@ -43,6 +43,7 @@ rule claims_ledger:
         inputs=lambda wc, input: " ".join(
             shlex.quote(p) for p in input if p.startswith(f"results/{PRESET}/claims/")
         ),
+        preset=PRESET,
     shell:
-        "python -m disentangle ledger {params.inputs} --preset {PRESET:q}"
+        "python -m disentangle ledger {params.inputs} --preset {params.preset:q}"
         " --out-csv {output.csv:q} --out-md {output.md:q} > {log:q} 2>&1"
