@@ -225,3 +225,16 @@ def test_paired_differences_and_tied_ranks():
             "a": {"table": "g", "where": {"metric": "x"}},
             "b": {"table": "g", "where": {"metric": "y"}}}  # fmt: skip
     assert one(corr, {"g": flat})["value"] == pytest.approx(0.0)
+
+
+def test_for_each_runs_over_the_selected_values_only():
+    spectrum = pd.DataFrame(
+        {"point": [0, 0, 0, 1, 1, 1, 2, 2, 2], "rank": [0, 1, 2] * 3,
+         "real": [0.01, -0.02, -0.7, 0.0, -0.01, -0.8, 0.02, 0.0, -0.75]}
+    )  # fmt: skip
+    claim = {"id": "m", "statement": "s", "test": "near", "table": "spectrum", "value": "real",
+             "where": {"rank": [0, 1]}, "units": ["point"], "target": 0.0, "tol": 0.1,
+             "for_each": "rank"}  # fmt: skip
+    rows = evaluate(Claim.from_dict(claim), {"spectrum": spectrum})
+    assert [r["claim"] for r in rows] == ["m[0]", "m[1]"]
+    assert all(r["verdict"] == "holds" for r in rows)

@@ -345,7 +345,9 @@ def evaluate(claim: Claim, tables: dict[str, pd.DataFrame], seed: int = 0) -> li
         col = claim.for_each
         if col not in tables[claim.a.table].columns:
             raise ClaimError(f"claim {claim.id!r}: for_each column {col!r} is not in the table")
-        values = sorted(tables[claim.a.table][col].dropna().unique().tolist(), key=str)
+        table = tables[claim.a.table]
+        selected = table[_matches(table, claim.a.where, claim.id)]  # only the values a selects
+        values = sorted(selected[col].dropna().unique().tolist(), key=str)
         rows = []
         for v in values:
             v = v.item() if hasattr(v, "item") else v
