@@ -1,8 +1,8 @@
 """A procedural, vectorised re-render of dSprites (Matthey, Higgins, Hassabis & Lerchner 2017).
 
 The workflow cannot download data sets, so it draws dSprites itself, on the original's factor grid
-and in the original's storage order (deepmind/dsprites-dataset; reference notes
-``/work/shared/reference/disentanglement-methods-and-metrics.md`` section 3):
+and in the original's storage order (deepmind/dsprites-dataset, its README and
+``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` layout):
 
 - 737,280 binary 64×64 frames, values 0/1 in uint8.
 - Factors, in storage order (last fastest): color (1 value, white), shape (3: square, ellipse,

@@ -1,7 +1,7 @@
 """Loss terms of the VAE family, as google-research/disentanglement_lib (dlib) defines them.
 
-Reference: ``/work/shared/reference/disentanglement-methods-and-metrics.md`` section 2 (dlib's
-``methods/unsupervised/vae.py`` and ``losses.py``), Chen et al. 2018 (β-TCVAE, minibatch weighted
+Reference: google-research/disentanglement_lib (dlib), ``methods/unsupervised/vae.py`` and
+``losses.py``; Chen et al. 2018 (β-TCVAE, minibatch weighted
 sampling), Kim & Mnih 2018 (FactorVAE), Burgess et al. 2018 (AnnealedVAE).
 
 Conventions (dlib's): every term is summed over pixels / latents and averaged over the batch;

@@ -1,7 +1,6 @@
 """The VAE family of google-research/disentanglement_lib (``methods/unsupervised/vae.py``).
 
-Reference notes ``/work/shared/reference/disentanglement-methods-and-metrics.md`` section 2. Every
-model's loss is reconstruction + regularizer, with the reconstruction summed over pixels and
+Every model's loss is reconstruction + regularizer, with the reconstruction summed over pixels and
 averaged over the batch, and the logged ``elbo`` = −(reconstruction + KL):
 
 - ``VAE``: KL(q(z|x) ‖ N(0, I)) (Kingma & Welling 2014).
