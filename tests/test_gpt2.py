@@ -63,6 +63,11 @@ def test_parameter_count_and_init():
     assert abs(float(m["attn_w"].std()) - 0.02) < 0.002
     assert abs(float(m["mlp_proj_w"].std()) - 0.02 / 2**0.5) < 0.002
     assert torch.all(m["ln1_w"] == 1) and torch.all(m["attn_b"] == 0)
+    # The input projection as the authors' (HF _init_weights): N(0, 0.02), zero bias; nn.Linear's
+    # default would be U(±1/√41), sd 0.090.
+    assert abs(float(m["w_in"].std()) - 0.02) < 0.002
+    assert abs(float(m["w_in"].mean())) < 0.002
+    assert torch.all(m["b_in"] == 0)
 
 
 def test_causal_no_positional_information():

@@ -9,8 +9,10 @@ Written here in plain torch (no model hub, nothing downloaded), with HF's defaul
   ``gelu_new`` (the tanh approximation); attention scaled by 1/√d_head with a causal mask;
 - dropout 0.1 on the embeddings, the attention weights and both residual branches (training only);
 - LayerNorm eps 1e-5; weights N(0, 0.02), biases 0, LayerNorms (1, 0), and the two output
-  projections of each block N(0, 0.02/√(2·n_layer)) (GPT-2's scaled residual init); the input
-  Linear(41→64) keeps nn.Linear's default U(±1/√41).
+  projections of each block N(0, 0.02/√(2·n_layer)) (GPT-2's scaled residual init). The input
+  Linear(41→64) is initialised like the rest, N(0, 0.02) with a zero bias, because the authors'
+  model passes it through HF's ``_init_weights`` (until December 2026 it kept nn.Linear's
+  default U(±1/√41) and a uniform bias here).
 
 Dropout masks come from a counter-based hash of (member's dropout seed, training step, position)
 rather than the global RNG, so that a member's masks are the same alone or in an
@@ -25,7 +27,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from disentangle.seeding import uniform
 
 N_LAYER = 1
 N_HEAD = 8
@@ -133,15 +134,14 @@ class GPT2(nn.Module):
         e = hidden_size
         if e % N_HEAD:
             raise ValueError(f"hidden_size {e} must be a multiple of the {N_HEAD} heads")
-        bound = input_size**-0.5
         proj_std = INIT_STD / math.sqrt(2 * N_LAYER)
 
         def normal(shape, std):
             return torch.randn(shape, generator=g) * std
 
         return {
-            "w_in": uniform((e, input_size), bound, g).T.contiguous(),
-            "b_in": uniform((e,), bound, g),
+            "w_in": normal((input_size, e), INIT_STD),
+            "b_in": torch.zeros(e),
             "attn_w": normal((e, 3 * e), INIT_STD),
             "attn_proj_w": normal((e, e), proj_std),
             "fc_w": normal((e, 4 * e), INIT_STD),
