@@ -82,3 +82,39 @@ def test_registry():
         assert "leaky_rnn" in str(err)
     else:
         raise AssertionError("unknown architecture accepted")
+
+
+def test_train_rule_depends_on_each_architectures_own_module():
+    """workflow/rules/common.smk maps every architecture to the file that defines it (so that
+    editing one model retrains only its networks); the map must follow the registry and the
+    config schema's list."""
+    import ast
+    import inspect
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "workflow/rules/common.smk").read_text()
+    start = text.index("ARCHITECTURE_MODULES = {")
+    end = text.index("}", start) + 1
+    modules = ast.literal_eval(text[start:end].split("=", 1)[1].strip())
+    assert set(modules) == set(ARCHITECTURES)
+    for name, cls in ARCHITECTURES.items():
+        path = Path(inspect.getfile(cls)).resolve()
+        assert path == (root / "src/disentangle" / modules[name]).resolve(), name
+    schema = yaml.safe_load((root / "workflow/schemas/config.schema.yaml").read_text())
+    enums = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "enum" in node and "gpt2" in node["enum"]:
+                enums.append(set(node["enum"]))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(schema)
+    assert enums and all(e == set(ARCHITECTURES) for e in enums)

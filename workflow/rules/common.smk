@@ -43,6 +43,28 @@ def sources(*names):
     return files
 
 
+# The module that defines each architecture (disentangle.models.ARCHITECTURES; a test keeps the two
+# in step): a network's training depends on its own model file, not on every architecture's.
+ARCHITECTURE_MODULES = {
+    "leaky_rnn": "models/recurrent.py",
+    "nonleaky_rnn": "models/recurrent.py",
+    "lstm": "models/recurrent.py",
+    "gru": "models/recurrent.py",
+    "gpt2": "models/gpt2.py",
+}
+
+
+def network_sources(*names):
+    """``sources(*names)`` plus the model code of the experiment's architecture."""
+
+    def files(wildcards):
+        arch = EXPERIMENTS[wildcards.experiment]["architecture"]
+        model = ["models/__init__.py", "models/readout.py", ARCHITECTURE_MODULES[arch]]
+        return sources(*names, *model)
+
+    return files
+
+
 def spec_json(wildcards):
     return json.dumps(training_spec_json(RESOLVED, wildcards.experiment), sort_keys=True)
 

@@ -77,13 +77,12 @@ rule sparsity:
 rule baselines:
     input:
         ingredients="results/{preset}/data/{experiment}.pt",
-        code=sources(
+        code=network_sources(
             "metrics/baselines.py",
             "metrics/ood.py",
             "jobs/baselines.py",
             "prior.py",
             "tasks",
-            "models",
             "training.py",
             "seeding.py",
             "theory/bayes.py",

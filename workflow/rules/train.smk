@@ -6,7 +6,7 @@
 rule train:
     input:
         ingredients="results/{preset}/data/{experiment}.pt",
-        code=sources("training.py", "experiment.py", "models", "tasks", "seeding.py"),
+        code=network_sources("training.py", "experiment.py", "tasks", "seeding.py"),
     output:
         model="results/{preset}/models/{experiment}.pt",
         history=TABLES["history"],
