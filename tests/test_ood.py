@@ -161,3 +161,58 @@ def test_second_decoder_reads_the_same_states(tiny):
     assert [r["value"] for r in both["ridge"]] != [r["value"] for r in alone]
     with pytest.raises(ValueError, match="'lasso'"):
         ood_by_decoder(model, encoder, exp.task, members, evaluation, settings, ["lasso"])
+
+
+def reference_adam(states, x, masks, n_fits, n_batches, lr, batch_size, g):
+    """One network, the obvious way: nn.Linear-style init, autograd and torch.optim.Adam, the
+    same draws from ``g`` as ``fit_adam`` (every fit's weights and biases, then the minibatches)."""
+    from disentangle.seeding import uniform
+
+    n, h = states.shape
+    d = x.shape[1]
+    f = masks.shape[0] * n_fits
+    bound = h**-0.5
+    w = torch.stack([uniform((d, h), bound, g).T for _ in range(f)]).requires_grad_()
+    b = torch.stack([uniform((d,), bound, g) for _ in range(f)])[:, None].requires_grad_()
+    u = torch.rand((n_batches, f, batch_size), generator=g)
+    tables = [torch.nonzero(masks[i]).squeeze(1) for i in range(masks.shape[0])]
+    opt = torch.optim.Adam([w, b], lr=lr)
+    for step in range(n_batches):
+        idx = torch.stack(
+            [
+                tables[j // n_fits][(u[step, j] * tables[j // n_fits].numel()).long()]
+                for j in range(f)
+            ]
+        )
+        loss = ((torch.baddbmm(b, states[idx], w) - x[idx]) ** 2).mean(dim=(1, 2)).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    m = masks.shape[0]
+    return w.detach().reshape(m, n_fits, h, d), b.detach().reshape(m, n_fits, d)
+
+
+def test_fit_adam_is_adam_on_the_mse():
+    """The written-out gradient and update equal autograd + torch.optim.Adam on the same draws."""
+    x = latents(600)
+    states = torch.cat([x @ torch.randn(2, 6, generator=generator("t", 1)), torch.ones(600, 1)], 1)
+    states = states + 0.05 * torch.randn(states.shape, generator=generator("t", 2))
+    masks = plan(x)
+    w, b = fit_adam(states[None], x, masks, 2, 150, 3e-3, 16, [generator("test-dec", 3)])
+    w_ref, b_ref = reference_adam(states, x, masks, 2, 150, 3e-3, 16, generator("test-dec", 3))
+    assert torch.allclose(w[0], w_ref, atol=1e-5) and torch.allclose(b[0], b_ref, atol=1e-5)
+
+
+def test_fit_adam_budgets_per_network_equal_separate_fits():
+    """Networks with different budgets in one call end where each ends alone."""
+    x = latents(500)
+    masks = plan(x)
+    states = torch.randn((3, 500, 5), generator=generator("t", 4)) + x.repeat(1, 3)[:, :5][None]
+    budgets = [40, 120, 80]
+    streams = [generator("test-dec", i) for i in range(3)]
+    w, b = fit_adam(states, x, masks, 2, budgets, 3e-3, 8, streams)
+    for i, budget in enumerate(budgets):
+        wi, bi = fit_adam(states[i : i + 1], x, masks, 2, budget, 3e-3, 8, [generator("test-dec", i)])
+        assert torch.allclose(w[i], wi[0], atol=1e-6) and torch.allclose(b[i], bi[0], atol=1e-6)
+    with pytest.raises(ValueError, match="2 budgets for 3 networks"):
+        fit_adam(states, x, masks, 2, [1, 2], 3e-3, 8, streams)

@@ -133,30 +133,36 @@ def baseline_rows(
     k = len(seeds)
     rows: list[dict] = []
 
-    def fitted(baseline, train, test, mem, cfg):
+    def fitted(groups, mem, cfg):
+        """Fit the decoders to several representations of the same members in one call (stacked
+        along the member axis; every fit is independent, so the rows equal separate calls')."""
+        train = torch.cat([g[1] for g in groups])
+        test = torch.cat([g[2] for g in groups])
         for d in dict.fromkeys(decoders):
-            found = ood_rows(train, x_train, test, x_test, mem, {**cfg, "decoder": d})
-            rows.extend({"baseline": baseline, "decoder": d, **r} for r in found)
+            found = ood_rows(train, x_train, test, x_test, mem * len(groups), {**cfg, "decoder": d})
+            per_group, rest = divmod(len(found), len(groups))
+            assert rest == 0, "every member gives the same number of rows"
+            for i, (baseline, _, _) in enumerate(groups):
+                part = found[i * per_group : (i + 1) * per_group]
+                rows.extend({"baseline": baseline, "decoder": d, **r} for r in part)
 
     xtr, xte = x_train.to(device), x_test.to(device)
     ntr, nte = noise_train.to(device), noise_test.to(device)
     fitted(
-        "raw_input",
-        raw_features(per_seed, xtr, k),
-        raw_features(per_seed, xte, k),
-        seed_members,
-        seed_settings,
-    )
-    fitted(
-        "integrator",
-        integrated_features(per_seed, xtr, ntr, k),
-        integrated_features(per_seed, xte, nte, k),
+        [
+            ("raw_input", raw_features(per_seed, xtr, k), raw_features(per_seed, xte, k)),
+            (
+                "integrator",
+                integrated_features(per_seed, xtr, ntr, k),
+                integrated_features(per_seed, xte, nte, k),
+            ),
+        ],
         seed_members,
         seed_settings,
     )
     train_states = final_states(model, everyone, task, x_train, noise_train)
     test_states = final_states(model, everyone, task, x_test, noise_test)
-    fitted("untrained", train_states, test_states, members, settings)
+    fitted([("untrained", train_states, test_states)], members, settings)
     estimate = bayes_estimate(x_test, noise_test, task.noise_sd)
     rows.extend(
         {"baseline": "bayes", "decoder": "none", **r} for r in bayes_rows(x_test, estimate, seeds)

@@ -28,6 +28,8 @@ tables ``ood_r2`` and ``ood_r2_ridge``); Fig. 3b draws the second beside the fir
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from disentangle.prior import VAR_U
@@ -78,23 +80,36 @@ def fit_adam(
     x: torch.Tensor,
     train_masks: torch.Tensor,
     n_fits: int,
-    n_batches: int,
+    n_batches: int | list[int],
     lr: float,
     batch_size: int,
     streams: list[torch.Generator],
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
 ):
     """Fit n_fits × len(train_masks) Adam decoders for each network, all at once.
 
     ``states`` (K, n, H) and latents ``x`` (n, D) form the training pool; fit (m, j) of network k
-    draws its minibatches from the trials where ``train_masks[m]`` is true. Network k's initial
+    draws its minibatches from the trials where ``train_masks[m]`` is true and takes
+    ``n_batches`` Adam steps (one integer, or one budget per network). Network k's initial
     weights and minibatch indices come from ``streams[k]`` only. Returns W (K, M, n_fits, H, D) and
     b (K, M, n_fits, D).
+
+    The decoder is Linear(H→D) with nn.Linear's init, trained on the minibatch MSE by Adam with
+    torch's defaults. Its gradient is written out (for a linear map it is Fᵀ·2(FW + b − y)/(B·D))
+    and Adam's update is torch's, so that the networks of every budget run in one loop: networks
+    are ordered by budget and a network stops at its own (the active ones are a prefix). This
+    replaces torch.optim.Adam on autograd (the same algorithm; float results differ in the last
+    bits), at about a third of its time.
     """
     k, n, h = states.shape
     d = x.shape[1]
     m = train_masks.shape[0]
     f = m * n_fits
     device = states.device
+    budgets = [int(n_batches)] * k if isinstance(n_batches, int) else [int(b) for b in n_batches]
+    if len(budgets) != k:
+        raise ValueError(f"{len(budgets)} budgets for {k} networks")
     # Per-mask index tables, padded; a fit draws u ~ U[0,1) and takes table[⌊u·size⌋].
     sizes = train_masks.sum(dim=1)
     table = torch.zeros((m, int(sizes.max())), dtype=torch.long)
@@ -102,29 +117,46 @@ def fit_adam(
         idx = torch.nonzero(train_masks[i]).squeeze(1)
         table[i, : idx.numel()] = idx
     bound = h**-0.5
-    w0, b0, draws = [], [], []
-    for g in streams:
-        w0.append(torch.stack([uniform((d, h), bound, g).T for _ in range(f)]))
-        b0.append(torch.stack([uniform((d,), bound, g) for _ in range(f)]))
-        draws.append(torch.rand((n_batches, f, batch_size), generator=g))
-    weight = torch.nn.Parameter(torch.stack(w0).reshape(k * f, h, d).to(device))
-    bias = torch.nn.Parameter(torch.stack(b0).reshape(k * f, 1, d).to(device))
-    draws = torch.stack(draws, dim=1).to(device)  # (n_batches, K, F, B)
+    order = sorted(range(k), key=lambda i: -budgets[i])  # longest budget first
+    total = budgets[order[0]] if k else 0
+    params, draws = [], torch.zeros((total, k, f, batch_size))
+    for pos, i in enumerate(order):
+        g = streams[i]
+        w0 = torch.stack([uniform((d, h), bound, g).T for _ in range(f)])  # (F, H, D)
+        b0 = torch.stack([uniform((d,), bound, g) for _ in range(f)])  # (F, D)
+        params.append(torch.cat([w0, b0[:, None]], dim=1))  # (F, H + 1, D): bias as last row
+        draws[: budgets[i], pos] = torch.rand((budgets[i], f, batch_size), generator=g)
+    # the ones column of the states carries the bias
+    feats_all = torch.cat([states[order], torch.ones((k, n, 1), device=device)], dim=2)
+    param = torch.cat(params).to(device)  # (K·F, H + 1, D)
+    avg, avg_sq = torch.zeros_like(param), torch.zeros_like(param)
+    draws = draws.to(device)
+    active = [sum(b > step for b in budgets) for step in range(total)]
     mask_of_fit = torch.arange(m).repeat_interleave(n_fits).to(device)  # (F,)
     size_of_fit = sizes.to(device)[mask_of_fit].float()
     table = table.to(device)[mask_of_fit]  # (F, max_size)
     net_of_row = torch.arange(k, device=device).repeat_interleave(f)  # (K·F,)
-    opt = torch.optim.Adam([weight, bias], lr=lr)
-    for step in range(n_batches):
-        pos = (draws[step] * size_of_fit[None, :, None]).long()  # (K, F, B)
-        idx = torch.gather(table.expand(k, -1, -1), 2, pos).reshape(k * f, batch_size)
-        feats = states[net_of_row[:, None], idx]  # (K·F, B, H)
-        pred = torch.baddbmm(bias, feats, weight)
-        loss = ((pred - x[idx]) ** 2).mean(dim=(1, 2)).sum()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return (weight.detach().reshape(k, m, n_fits, h, d), bias.detach().reshape(k, m, n_fits, d))
+    x = x.to(device)
+    beta1, beta2 = betas
+    scale = 2.0 / (batch_size * d)
+    for step in range(total):
+        ka = active[step]
+        r = ka * f
+        pos = (draws[step, :ka] * size_of_fit[None, :, None]).long()  # (ka, F, B)
+        idx = torch.gather(table.expand(ka, -1, -1), 2, pos).reshape(r, batch_size)
+        feats = feats_all[net_of_row[:r, None], idx]  # (r, B, H + 1)
+        p, mu, nu = param[:r], avg[:r], avg_sq[:r]
+        err = torch.bmm(feats, p).sub_(x[idx]).mul_(scale)  # ∂loss/∂pred
+        grad = torch.bmm(feats.transpose(1, 2), err)  # (r, H + 1, D)
+        mu.lerp_(grad, 1 - beta1)
+        nu.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        t = step + 1
+        denom = (nu.sqrt() / math.sqrt(1 - beta2**t)).add_(eps)
+        p.addcdiv_(mu, denom, value=-lr / (1 - beta1**t))
+    param = param.reshape(k, f, h + 1, d)[torch.argsort(torch.tensor(order, device=device))]
+    weight = param[:, :, :h].reshape(k, m, n_fits, h, d)
+    bias = param[:, :, h].reshape(k, m, n_fits, d)
+    return weight.contiguous(), bias.contiguous()
 
 
 def fit_ridge(
@@ -223,32 +255,23 @@ def ood_rows(
     if decoder not in DECODERS:
         raise ValueError(f"metrics.ood.decoder = {decoder!r}: expected one of {DECODERS}")
     n_fits = int(settings["n_fits"])
-    dim = x_train.shape[1]
     names, train_masks, test_regions = _fit_plan(x_train, x_test)
     n_folds = len(names)
     device = train_states.device
-    k = len(members)
-    m = train_masks.shape[0]
-    weight = torch.zeros((k, m, n_fits, train_states.shape[-1], dim))
-    bias = torch.zeros((k, m, n_fits, dim))
     if decoder == "adam":
         cfg = settings["adam"]
-        groups: dict[int, list[int]] = {}
-        for i, (n_tasks, _) in enumerate(members):
-            groups.setdefault(decoder_budget(n_tasks, cfg["n_batches"]), []).append(i)
-        for budget, rows in groups.items():
-            streams = [generator("decoder", members[i][1], members[i][0]) for i in rows]
-            w, b = fit_adam(
-                train_states[rows],
-                x_train.to(device),
-                train_masks,
-                n_fits,
-                budget,
-                float(cfg["lr"]),
-                int(cfg["batch_size"]),
-                streams,
-            )
-            weight[rows], bias[rows] = w.cpu(), b.cpu()
+        streams = [generator("decoder", seed, n_tasks) for n_tasks, seed in members]
+        w, b = fit_adam(
+            train_states,
+            x_train.to(device),
+            train_masks,
+            n_fits,
+            [decoder_budget(n_tasks, cfg["n_batches"]) for n_tasks, _ in members],
+            float(cfg["lr"]),
+            int(cfg["batch_size"]),
+            streams,
+        )
+        weight, bias = w.cpu(), b.cpu()
     else:
         weight, bias = fit_ridge(
             train_states, x_train, train_masks, n_fits, float(settings["ridge"]["penalty"])
