@@ -143,11 +143,12 @@ def scored(tmp_path):
               "--settings", json.dumps(settings), "--context", '{"preset": "t"}',
               "--out", str(out), "--device", "cpu", "--threads", "1"])  # fmt: skip
     obs_dim = task_observations(load_ingredients(str(ing))["encoders"][0], 2, 3, 0)[0].shape[1]
-    return pd.read_parquet(out), exp, obs_dim
+    files = {"model": model, "ingredients": ing, "settings": settings, "dir": tmp_path}
+    return pd.read_parquet(out), exp, obs_dim, files
 
 
 def test_score_networks_adds_equal_size_families(scored):
-    df, exp, obs_dim = scored
+    df, exp, obs_dim, _ = scored
     families = ["multi-task", "raw", PCS_FAMILY, FLOOR_FAMILY]
     assert list(dict.fromkeys(df.family)) == families  # the existing rows come first
     assert df.code_size.notna().all() and df.code_size.dtype.kind == "i"
@@ -175,3 +176,30 @@ def test_score_networks_adds_equal_size_families(scored):
 def test_the_panel_reads_the_families_the_table_writes():
     text = (REPO / "workflow/notebooks/vae_mtl_comparison.py").read_text()
     assert f'PCS_FAMILY, FLOOR_FAMILY = "{PCS_FAMILY}", "{FLOOR_FAMILY}"' in text
+
+
+def test_shared_floors_table_equals_the_floors_computed_in_the_job(scored):
+    """The workflow scores the floors once per task (``floors``) and appends them: same rows as
+    computing them inside ``score-networks``; a floors table of another sample is refused."""
+    from disentangle.cli import main
+
+    df, exp, _, f = scored
+    floors = f["dir"] / "floors.parquet"
+    main(["floors", "--experiment", exp.name, "--spec", json.dumps(exp.to_dict()),
+          "--settings", json.dumps(f["settings"]), "--out", str(floors)])  # fmt: skip
+
+    def score(settings, out):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            main(["score-networks", "--model", str(f["model"]), "--ingredients",
+                  str(f["ingredients"]), "--settings", json.dumps(settings), "--context",
+                  '{"preset": "t"}', "--floors", str(floors), "--out", str(out),
+                  "--device", "cpu", "--threads", "1"])  # fmt: skip
+        return pd.read_parquet(out)
+
+    shared = score(f["settings"], f["dir"] / "shared.parquet")
+    pd.testing.assert_frame_equal(shared, df)
+    other = {**f["settings"], "floor_draws": 3}
+    with pytest.raises(SystemExit, match="floors scored for sample key"):
+        score(other, f["dir"] / "other.parquet")
+    assert not (f["dir"] / "other.parquet").exists()

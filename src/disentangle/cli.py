@@ -334,83 +334,6 @@ def cmd_traversals(args: argparse.Namespace) -> None:
     atomic_parquet(_with_columns(table.to_dict("records"), meta), args.out)
 
 
-def cmd_score_networks(args: argparse.Namespace) -> None:
-    import torch
-
-    from disentangle.comparison import (
-        FLOOR_DRAWS,
-        PCS_FAMILY,
-        code_rows,
-        discretise,
-        floor_rows,
-        sample_metric_rows,
-        task_ood_rows,
-        top_pcs,
-    )
-    from disentangle.io import atomic_parquet
-    from disentangle.metrics.ood import final_states
-    from disentangle.tasks.evidence import sample_trials
-
-    settings, context = _json(args.settings), _json(args.context)
-    exp, model, encoder, members, ingredients = _load(args)
-    g = torch.Generator().manual_seed(0)
-    n = int(settings["n_points"])
-    x, noise = sample_trials(exp.task, g, (n,))
-    x_test, noise_test = sample_trials(exp.task, g, (n,))
-    states = final_states(model, encoder, exp.task, x, noise).cpu().numpy()
-    states_test = final_states(model, encoder, exp.task, x_test, noise_test).cpu().numpy()
-    labels = discretise(x.numpy(), int(settings["n_bins"]))
-    counts = [n for n, _ in members]
-    scored = {min(counts), max(counts)} if settings["network_tasks"] == "extremes" else set(counts)
-    rows = []
-    for i, (n_tasks, seed) in enumerate(members):
-        if n_tasks not in scored:
-            continue
-        member = sample_metric_rows(
-            states[i], labels, x.numpy(), seed, int(settings["dci_estimators"])
-        )
-        member += task_ood_rows(
-            states[i], x.numpy(), states_test[i], x_test.numpy(), float(settings["ood_penalty"])
-        )
-        rows += [{"n_tasks": n_tasks, "seed": seed, **r} for r in member]
-    # the raw observations of the first network's encoder, noise-free, as the baseline
-    obs, xr = _task_data(settings, args.ingredients, "eval")
-    obs_test, xr_test = _task_data(settings, args.ingredients, "eval_test")
-    raw = sample_metric_rows(
-        obs.astype("float64"),
-        discretise(xr, int(settings["n_bins"])),
-        xr,
-        0,
-        int(settings["dci_estimators"]),
-    )
-    raw += task_ood_rows(obs, xr, obs_test, xr_test, float(settings["ood_penalty"]))
-    rows += [{"n_tasks": 0, "seed": 0, "family": "raw", **r} for r in raw]
-    # equal code size (disentangle.comparison): each scored state's top-D principal components
-    # (PCA fitted on the scoring sample), and the floors: random linear codes of x* of each size
-    hidden, dim = states.shape[-1], exp.task.dim
-    for row in rows:
-        row.setdefault("family", "multi-task")
-        row["code_size"] = hidden if row["family"] == "multi-task" else obs.shape[1]
-    estimators, penalty = int(settings["dci_estimators"]), float(settings["ood_penalty"])
-    for i, (n_tasks, seed) in enumerate(members):
-        if n_tasks not in scored:
-            continue
-        pcs, pcs_test = top_pcs(states[i], states_test[i], dim)
-        member = code_rows(
-            pcs, labels, x.numpy(), pcs_test, x_test.numpy(), seed, estimators, penalty
-        )
-        rows += [
-            {"n_tasks": n_tasks, "seed": seed, **r, "family": PCS_FAMILY, "code_size": dim}
-            for r in member
-        ]
-    draws = int(settings.get("floor_draws", FLOOR_DRAWS))
-    sizes = (dim, hidden, obs.shape[1])
-    floors = floor_rows(x.numpy(), x_test.numpy(), labels, sizes, estimators, penalty, draws)
-    rows += [{"n_tasks": 0, **r} for r in floors]
-    df = tidy(rows, exp, {"dataset": "task", **context})
-    atomic_parquet(df, args.out)
-
-
 def cmd_timings(args: argparse.Namespace) -> None:
     from disentangle.timings import read_benchmarks, report
 
@@ -519,14 +442,6 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--out", required=True)
         p.add_argument("--threads", type=int, default=None)
         p.set_defaults(func=func)
-    _analysis_parser(
-        sub,
-        "score-networks",
-        "disentanglement metrics of multi-task networks",
-        cmd_score_networks,
-        ["out"],
-    )
-
     p = sub.add_parser("theory", help="one closed-form theory check as a tidy table")
     p.add_argument("--check", required=True, help="a key of disentangle.checks.CHECKS")
     p.add_argument("--seed", type=int, default=0)

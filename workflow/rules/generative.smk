@@ -70,11 +70,44 @@ rule traversals:
         " --context {params.context:q} --out {output:q} > {log:q} 2>&1"
 
 
+def floor_owner(experiment):
+    """The experiment whose floors table ``experiment`` uses: the first comparison network (then
+    any experiment) with the same task and hidden size, so equal floors are computed once."""
+    spec = training_spec_json(RESOLVED, experiment)
+    same = lambda e: {k: training_spec_json(RESOLVED, e)[k] for k in ("task", "hidden_size")}
+    want = {k: spec[k] for k in ("task", "hidden_size")}
+    for e in [*config["comparison"]["networks"], *EXPERIMENTS]:
+        if e in EXPERIMENTS and same(e) == want:
+            return e
+    return experiment
+
+
+rule floors:
+    input:
+        code=sources("comparison.py", "metrics", "jobs/comparison.py", "tasks"),
+    output:
+        "results/{preset}/metrics/{experiment}/floors.parquet",
+    log:
+        "results/{preset}/logs/floors/{experiment}.log",
+    benchmark:
+        "results/{preset}/benchmarks/floors/{experiment}.tsv"
+    threads: 1
+    params:
+        spec=spec_json,
+        settings=json.dumps(config["comparison"], sort_keys=True),
+        context=lambda wc: json.dumps({"preset": wc.preset}),
+    shell:
+        "python -u -m disentangle floors --experiment {wildcards.experiment:q}"
+        " --spec {params.spec:q} --settings {params.settings:q} --context {params.context:q}"
+        " --out {output:q} > {log:q} 2>&1"
+
+
 rule score_networks:
     input:
         model="results/{preset}/models/{experiment}.pt",
         ingredients="results/{preset}/data/{experiment}.pt",
-        code=sources("comparison.py", "metrics", "prior.py"),
+        floors=lambda wc: f"results/{wc.preset}/metrics/{floor_owner(wc.experiment)}/floors.parquet",
+        code=sources("comparison.py", "metrics", "prior.py", "jobs/comparison.py"),
     output:
         TABLES["disentanglement"],
     log:
@@ -89,5 +122,5 @@ rule score_networks:
     shell:
         "python -u -m disentangle score-networks --model {input.model:q}"
         " --ingredients {input.ingredients:q} --settings {params.settings:q}"
-        " --context {params.context:q} --out {output:q} --device {params.device}"
-        " --threads {threads} > {log:q} 2>&1"
+        " --floors {input.floors:q} --context {params.context:q} --out {output:q}"
+        " --device {params.device} --threads {threads} > {log:q} 2>&1"

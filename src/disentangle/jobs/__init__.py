@@ -3,9 +3,9 @@ registers its subcommand (``python -m disentangle <command>``) and a ``run(args)
 
 from __future__ import annotations
 
-from disentangle.jobs import baselines, claims, index
+from disentangle.jobs import baselines, claims, comparison, index
 
-JOBS = (baselines, claims, index)
+JOBS = (baselines, claims, comparison, index)
 
 
 def add_parsers(sub) -> None:
