@@ -212,7 +212,9 @@ def test_fit_adam_budgets_per_network_equal_separate_fits():
     streams = [generator("test-dec", i) for i in range(3)]
     w, b = fit_adam(states, x, masks, 2, budgets, 3e-3, 8, streams)
     for i, budget in enumerate(budgets):
-        wi, bi = fit_adam(states[i : i + 1], x, masks, 2, budget, 3e-3, 8, [generator("test-dec", i)])
+        wi, bi = fit_adam(
+            states[i : i + 1], x, masks, 2, budget, 3e-3, 8, [generator("test-dec", i)]
+        )
         assert torch.allclose(w[i], wi[0], atol=1e-6) and torch.allclose(b[i], bi[0], atol=1e-6)
     with pytest.raises(ValueError, match="2 budgets for 3 networks"):
         fit_adam(states, x, masks, 2, [1, 2], 3e-3, 8, streams)

@@ -27,7 +27,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
 N_LAYER = 1
 N_HEAD = 8
 DROPOUT = 0.1
