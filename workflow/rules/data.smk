@@ -4,7 +4,7 @@
 
 rule ingredients:
     input:
-        sources("data", "tasks", "seeding.py", "experiment.py"),
+        sources("data/__init__.py", "data/ingredients.py", "tasks", "seeding.py", "experiment.py"),
     output:
         "results/{preset}/data/{experiment}.pt",
     log:
