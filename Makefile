@@ -22,10 +22,10 @@ reproduce: setup  ## every panel, default (quick) preset
 	$(BIN)/snakemake --cores all
 
 smoke: setup  ## every panel, smoke preset (minutes)
-	$(BIN)/snakemake --cores all --configfile config/smoke.yaml
+	$(BIN)/snakemake --cores all --profile profiles/smoke
 
 paper: setup  ## every panel, the paper's settings (GPU / SLURM recommended)
-	$(BIN)/snakemake --cores all --configfile config/paper.yaml
+	$(BIN)/snakemake --cores all --profile profiles/paper
 
 report: setup  ## HTML report of the panels built so far
 	$(BIN)/snakemake --report report.html
@@ -42,4 +42,4 @@ test-cluster: setup  ## a real single-node SLURM cluster (root + apt): profile, 
 	$(BIN)/python -m pytest -m "cluster and not slow" tests/test_cluster.py
 
 clean:  ## remove generated results and figures (keeps the environment)
-	rm -rf results .snakemake figures/*.pdf figures/*.png report.html
+	rm -rf results .snakemake figures/*/ report.html

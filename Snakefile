@@ -3,8 +3,8 @@
 # all logic in the `disentangle` package (src/disentangle).
 #
 #   snakemake --cores all                                   # every panel, default preset (quick)
-#   snakemake --cores all --configfile config/smoke.yaml    # the whole DAG in minutes
-#   snakemake figures/fig3a.pdf                             # one panel and only what it needs
+#   snakemake --cores all --profile profiles/smoke          # the whole DAG in minutes
+#   snakemake figures/quick/fig3a.pdf                       # one panel and only what it needs
 #   snakemake --cores all paper_panels                      # one section: paper, theory, methods
 
 from snakemake.utils import min_version

@@ -186,7 +186,7 @@ def test_one_panel_through_slurm(slurm, tmp_path_factory):
     """Fig. 3a of the smoke preset: ingredients, training (with a GPU), OOD metric, baselines
     and panel, each a SLURM job but the panel, which may be a local rule."""
     work = copy_repo(tmp_path_factory.mktemp("slurm-wf") / "repo")
-    targets = ("figures/fig3a.pdf", "figures/fig3a.png")
+    targets = ("figures/smoke/fig3a.pdf", "figures/smoke/fig3a.png")
     expected, submitted = run_through_slurm(
         slurm, work, *targets, "--configfile", "config/smoke.yaml"
     )

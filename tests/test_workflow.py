@@ -40,8 +40,8 @@ def smoke_copy(tmp_path_factory):
 
 
 def test_one_panel_schedules_only_its_chain(smoke_copy):
-    # targets go before --configfile, which takes several values
-    dry = snakemake(smoke_copy, "-n", "figures/fig3a.pdf", "--configfile", "config/smoke.yaml")
+    # --profile takes one value: the preset can be chosen before or after the targets
+    dry = snakemake(smoke_copy, "--profile", "profiles/smoke", "-n", "figures/smoke/fig3a.pdf")
     assert dry.returncode == 0, dry.stderr
     jobs = scheduled_jobs(dry.stdout + dry.stderr)
     assert jobs == {
@@ -92,9 +92,9 @@ def test_smoke_dag_builds_every_panel(smoke_copy):
     assert len(panels) >= 19
     for panel in panels:
         for ext in ("pdf", "png"):
-            fig = smoke_copy / "figures" / f"{panel}.{ext}"
+            fig = smoke_copy / "figures" / "smoke" / f"{panel}.{ext}"
             assert fig.exists() and fig.stat().st_size > 5000, fig
-    pdf = (smoke_copy / "figures/fig3a.pdf").read_bytes()
+    pdf = (smoke_copy / "figures/smoke/fig3a.pdf").read_bytes()
     assert b"preset smoke" in pdf  # provenance in the PDF metadata
     assert b"CreationDate" not in pdf  # no timestamp: same data, same bytes
     assert (smoke_copy / "results/smoke/notebooks/fig3a.ipynb").exists()
@@ -191,7 +191,7 @@ def test_smoke_dag_builds_every_panel(smoke_copy):
 
 
 def test_report_gathers_every_panel_by_section(smoke_copy):
-    if not (smoke_copy / "figures/fig3a.pdf").exists():
+    if not (smoke_copy / "figures/smoke/fig3a.pdf").exists():
         pytest.skip("needs the smoke run of test_smoke_dag_builds_every_panel")
     run = snakemake(smoke_copy, "--report", "report.html", "--configfile", "config/smoke.yaml")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -207,7 +207,7 @@ def test_report_gathers_every_panel_by_section(smoke_copy):
 
 
 def test_changed_setting_reruns_only_what_depends_on_it(smoke_copy):
-    if not (smoke_copy / "figures/fig3a.pdf").exists():
+    if not (smoke_copy / "figures/smoke/fig3a.pdf").exists():
         pytest.skip("needs the smoke run of test_smoke_dag_builds_every_panel")
     overlay = smoke_copy / "more_fits.yaml"
     overlay.write_text("metrics:\n  ood:\n    n_fits: 3\n")
@@ -230,6 +230,68 @@ def test_changed_setting_reruns_only_what_depends_on_it(smoke_copy):
     }
 
 
+def test_scoring_setting_reruns_scoring_not_training(smoke_copy):
+    """Each rule's params carry only the settings it reads: a scoring-only comparison key reruns
+    the scoring jobs and the panels that draw them, never a training job."""
+    if not (smoke_copy / "figures/smoke/fig3a.pdf").exists():
+        pytest.skip("needs the smoke run of test_smoke_dag_builds_every_panel")
+    overlay = smoke_copy / "more_trees.yaml"
+    overlay.write_text("comparison:\n  dci_estimators: 3\n")
+    dry = snakemake(smoke_copy, "-n", "--configfile", "config/smoke.yaml", str(overlay))
+    jobs = scheduled_jobs(dry.stdout + dry.stderr)
+    assert not {"train", "train_generative", "ingredients"} & set(jobs), jobs
+    assert jobs.get("score_generative", 0) > 0 and jobs.get("score_networks", 0) > 0
+    assert jobs.get("floors") == 1
+    overlay.write_text("comparison:\n  traversal: {steps: 5, limit: 2.0}\n")
+    dry = snakemake(smoke_copy, "-n", "--configfile", "config/smoke.yaml", str(overlay))
+    jobs = scheduled_jobs(dry.stdout + dry.stderr)
+    assert "traversals" in jobs and not {"train_generative", "score_generative"} & set(jobs)
+
+
+def test_shell_metacharacters_in_config_values_run_nothing(smoke_copy):
+    """Config values reach the jobs' shell commands only quoted: a panel's free-text claim full
+    of shell syntax is drawn as text and runs nothing; a generative sweep value with a command
+    in it (the injection once found in three rules) is either refused by validation, naming
+    the key, or passed as one argument."""
+    import shlex
+
+    if not (smoke_copy / "figures/smoke/fig3a.pdf").exists():
+        pytest.skip("needs the smoke run of test_smoke_dag_builds_every_panel")
+    evil = '\'; touch PWNED1; echo "$(touch PWNED2)" `touch PWNED3` && touch PWNED4 #'
+    overlay = smoke_copy / "evil.yaml"
+    overlay.write_text(yaml.safe_dump({"panels": {"fig2-task": {"claim": evil}}}))
+    run = snakemake(
+        smoke_copy, "--cores", "1", "figures/smoke/fig2-task.pdf", "--configfile",
+        "config/smoke.yaml", str(overlay),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    summary = (smoke_copy / "results/smoke/summaries/fig2-task.html").read_text()
+    assert "PWNED1" in summary  # the claim arrived as text
+    value = "bernoulli --help;touch PWNED5;echo"
+    overlay.write_text(
+        yaml.safe_dump({"generative": {"models": {"beta_vae": {"sweep": {"likelihood": [value]}}}}})
+    )
+    dry = snakemake(smoke_copy, "-n", "-p", "-F", "methods_panels", "--configfile",
+                    "config/smoke.yaml", str(overlay))  # fmt: skip
+    out = dry.stdout + dry.stderr
+    if dry.returncode != 0:
+        assert "generative.models.beta_vae" in out and "Traceback" not in out, out[-2000:]
+    else:
+        commands = [line for line in out.splitlines() if "disentangle train-generative" in line]
+        assert commands
+        for line in commands:
+            if "PWNED5" in line:
+                assert any("PWNED5" in word and ";" in word for word in shlex.split(line))
+    assert not list(smoke_copy.glob("PWNED*")), "a config value ran as a command"
+
+
+def test_floor_keys_are_the_floors_settings():
+    from disentangle.jobs.comparison import FLOOR_SETTINGS
+
+    text = (REPO / "workflow/rules/generative.smk").read_text()
+    assert f"FLOOR_KEYS = {FLOOR_SETTINGS!r}".replace("'", '"') in text
+
+
 def test_snakemake_lint_is_clean_but_for_conda():
     """`snakemake --lint` finds nothing but the per-rule conda/container advice: the workflow runs
     in the environment that runs Snakemake (pip or environment.yml), by design."""
@@ -240,18 +302,18 @@ def test_snakemake_lint_is_clean_but_for_conda():
 
 
 DETERMINISM_TARGETS = [
-    "figures/fig3a.pdf",
-    "figures/figS6a.pdf",
-    "figures/fig2-eigenvalues.pdf",
-    "figures/theory-locatello.pdf",
-    "figures/vae-mtl-comparison.pdf",
+    "figures/smoke/fig3a.pdf",
+    "figures/smoke/figS6a.pdf",
+    "figures/smoke/fig2-eigenvalues.pdf",
+    "figures/smoke/theory-locatello.pdf",
+    "figures/smoke/vae-mtl-comparison.pdf",
 ]
 
 
 def test_second_copy_gives_byte_identical_tables_and_figures(smoke_copy, tmp_path):
     """Same commit, same config, a second copy: every results table and figure the targets need
     is byte-identical (SOURCE_DATE_EPOCH-free PDFs, no timestamps anywhere, seeded everything)."""
-    if not (smoke_copy / "figures/fig3a.pdf").exists():
+    if not (smoke_copy / "figures/smoke/fig3a.pdf").exists():
         pytest.skip("needs the smoke run of test_smoke_dag_builds_every_panel")
     second = copy_repo(tmp_path / "repo")
     run = snakemake(
@@ -260,7 +322,7 @@ def test_second_copy_gives_byte_identical_tables_and_figures(smoke_copy, tmp_pat
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     compared = 0
     for path in sorted(second.glob("results/smoke/**/*.parquet")) + sorted(
-        second.glob("figures/*.p*")
+        second.glob("figures/smoke/*.p*")
     ):
         if path.name.endswith(".provenance.json"):
             continue
@@ -268,3 +330,31 @@ def test_second_copy_gives_byte_identical_tables_and_figures(smoke_copy, tmp_pat
         assert first.read_bytes() == path.read_bytes(), path.relative_to(second)
         compared += 1
     assert compared >= 20
+
+
+def test_presets_do_not_shadow_each_other(smoke_copy):
+    """After the smoke preset is built, asking for a panel of the default (quick) preset builds
+    that preset's chain and draws its own panel beside the smoke one; both keep their provenance,
+    the smoke build stays complete, and a panel of a preset the run is not configured for, or
+    one without a preset folder, stops with a one-line hint before any job."""
+    import json
+
+    if not (smoke_copy / "figures/smoke/fig3a.pdf").exists():
+        pytest.skip("needs the smoke run of test_smoke_dag_builds_every_panel")
+    target = "figures/quick/fig2-task.pdf"
+    dry = snakemake(smoke_copy, "-n", target)
+    assert scheduled_jobs(dry.stdout + dry.stderr) == {"ingredients": 1, "examples": 1, "panel": 1}
+    run = snakemake(smoke_copy, "--cores", "2", target)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    for preset in ("smoke", "quick"):
+        sidecar = smoke_copy / f"figures/{preset}/fig2-task.pdf.provenance.json"
+        assert json.loads(sidecar.read_text())["figure"]["preset"] == preset
+        assert f"preset {preset}".encode() in (sidecar.parent / "fig2-task.pdf").read_bytes()
+    again = snakemake(smoke_copy, "-n", "--profile", "profiles/smoke")
+    assert "Nothing to be done" in again.stdout + again.stderr
+    for asked, hint in (
+        ("figures/paper/fig3a.pdf", "run `snakemake --profile profiles/paper figures/paper/"),
+        ("figures/fig3a.pdf", "ask for figures/quick/fig3a.pdf"),
+    ):
+        wrong = snakemake(smoke_copy, "-n", asked)
+        assert wrong.returncode != 0 and hint in wrong.stdout + wrong.stderr, asked

@@ -26,7 +26,7 @@ rule dynamics:
         " --ingredients {input.ingredients:q} --settings {params.settings:q}"
         " --context {params.context:q} --trajectories {output.trajectories:q}"
         " --fixed-points {output.fixed_points:q} --spectrum {output.spectrum:q}"
-        " --device {params.device} --threads {threads} > {log:q} 2>&1"
+        " --device {params.device:q} --threads {threads} > {log:q} 2>&1"
 
 
 rule tuning:
@@ -47,7 +47,7 @@ rule tuning:
     shell:
         "python -u -m disentangle tuning --model {input.model:q}"
         " --ingredients {input.ingredients:q} --settings {params.settings:q}"
-        " --context {params.context:q} --out {output:q} --device {params.device}"
+        " --context {params.context:q} --out {output:q} --device {params.device:q}"
         " > {log:q} 2>&1"
 
 

@@ -89,10 +89,10 @@ def panel_category(wildcards):
 
 
 def all_panels(section=None):
-    """figures/<panel>.{pdf,png} of every panel, or of the panels of one ``section``."""
+    """figures/<preset>/<panel>.{pdf,png} of every panel, or of the panels of one ``section``."""
     panels = [p for p, e in config["panels"].items() if section in (None, e["section"])]
     claims = [f"results/{PRESET}/claims/{p}.csv" for p in panels] if section else []
-    return expand("figures/{panel}.{ext}", panel=panels, ext=["pdf", "png"]) + claims
+    return expand(f"figures/{PRESET}/{{panel}}.{{ext}}", panel=panels, ext=["pdf", "png"]) + claims
 
 
 def panel_tables(wildcards):
@@ -162,7 +162,21 @@ def generative_inputs(wildcards):
 
 
 def ingredients_arg(wildcards, input):
-    return f"--ingredients {input.ingredients}" if "ingredients" in input.keys() else ""
+    return f"--ingredients {shlex.quote(input.ingredients)}" if "ingredients" in input.keys() else ""
+
+
+def comparison_settings(*keys, task_only=False):
+    """The ``comparison`` settings a rule reads, and only those (JSON): editing a scoring key
+    must not retrain a generative model. With ``task_only`` a model on dSprites gets none (the
+    keys only shape the task data)."""
+
+    def settings(wildcards):
+        if task_only and GENERATIVE[wildcards.gmodel]["dataset"] != "task":
+            return "{}"
+        chosen = {k: config["comparison"][k] for k in keys if k in config["comparison"]}
+        return json.dumps(chosen, sort_keys=True)
+
+    return settings
 
 
 def generative_spec(wildcards):

@@ -1,5 +1,7 @@
-# One papermill-executed notebook per panel: reads the tidy tables, writes figures/<panel>.pdf/.png.
-# The executed notebook is kept under results/<preset>/notebooks/ for inspection.
+# One papermill-executed notebook per panel: reads the tidy tables, writes
+# figures/<preset>/<panel>.pdf/.png (one folder per preset, so that building one preset never
+# leaves another's panels in place of the ones asked for). The executed notebook is kept under
+# results/<preset>/notebooks/ for inspection.
 
 
 rule panel:
@@ -9,12 +11,12 @@ rule panel:
         style=sources("figures", "prior.py"),
     output:
         pdf=report(
-            "figures/{panel}.pdf",
+            f"figures/{PRESET}/{{panel}}.pdf",
             caption="../report/panel.rst",
             category=panel_category,
             labels={"panel": "{panel}", "item": "figure"},
         ),
-        png="figures/{panel}.png",
+        png=f"figures/{PRESET}/{{panel}}.png",
         summary=report(
             f"results/{PRESET}/summaries/{{panel}}.html",
             caption="../report/summary.rst",
@@ -38,3 +40,43 @@ rule panel:
         " -r png {output.png:q} -r provenance {params.provenance:q}"
         " -r options {params.options:q} -r summary {output.summary:q}"
         " -r claim {params.claim:q} >> {log.txt:q} 2>&1"
+
+
+# A panel of another preset, or a panel path without a preset folder (the layout before
+# December 2026): stop while the DAG is built, with the command that builds it.
+def other_preset_hint(wildcards):
+    where = getattr(wildcards, "other", None)
+    asked = f"figures/{where}/{wildcards.panel}.{wildcards.ext}" if where else None
+    if where is None:
+        raise WorkflowError(
+            f"figures/{wildcards.panel}.{wildcards.ext}: panels are built per preset, under"
+            f" figures/<preset>/: ask for figures/{PRESET}/{wildcards.panel}.{wildcards.ext}"
+        )
+    raise WorkflowError(
+        f"{asked} belongs to preset {where!r} but this run is preset {PRESET!r}: run"
+        f" `snakemake --profile profiles/{where} {asked}` (profiles/<preset> selects a preset"
+        " in any argument order)"
+    )
+
+
+rule other_preset:
+    input:
+        other_preset_hint,
+    output:
+        "figures/{other}/{panel}.{ext}",
+    wildcard_constraints:
+        other=f"(?!{re.escape(PRESET)}/)[a-z0-9_-]+",
+        ext="pdf|png",
+    shell:
+        "exit 1"
+
+
+rule no_preset_folder:
+    input:
+        other_preset_hint,
+    output:
+        "figures/{panel}.{ext}",
+    wildcard_constraints:
+        ext="pdf|png",
+    shell:
+        "exit 1"

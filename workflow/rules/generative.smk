@@ -17,14 +17,14 @@ rule train_generative:
         mem_mb=4000,
     params:
         spec=generative_spec,
-        settings=json.dumps(config["comparison"], sort_keys=True),
+        settings=comparison_settings("n_points", task_only=True),
         checkpoint="results/{preset}/checkpoints/generative/{gmodel}.ckpt",
         batch_size=config["generative"]["batch_size"],
         ingredients=ingredients_arg,
     shell:
-        "python -u -m disentangle train-generative --name {wildcards.gmodel}"
+        "python -u -m disentangle train-generative --name {wildcards.gmodel:q}"
         " --model-spec {params.spec:q} --settings {params.settings:q} {params.ingredients}"
-        " --batch-size {params.batch_size} --out {output:q} --checkpoint {params.checkpoint:q}"
+        " --batch-size {params.batch_size:q} --out {output:q} --checkpoint {params.checkpoint:q}"
         " --threads {threads} > {log:q} 2>&1"
 
 
@@ -41,11 +41,13 @@ rule score_generative:
         "results/{preset}/benchmarks/score_generative/{gmodel}.tsv"
     params:
         spec=generative_spec,
-        settings=json.dumps(config["comparison"], sort_keys=True),
+        settings=comparison_settings(
+            "n_points", "n_bins", "dci_estimators", "ood_penalty", "intervention"
+        ),
         context=lambda wc: json.dumps({"preset": wc.preset}),
         ingredients=ingredients_arg,
     shell:
-        "python -u -m disentangle score-generative --name {wildcards.gmodel}"
+        "python -u -m disentangle score-generative --name {wildcards.gmodel:q}"
         " --model {input.model:q} --model-spec {params.spec:q} --settings {params.settings:q}"
         " {params.ingredients} --context {params.context:q} --out {output:q} > {log:q} 2>&1"
 
@@ -62,12 +64,16 @@ rule traversals:
         "results/{preset}/benchmarks/traversals/{gmodel}.tsv"
     params:
         spec=generative_spec,
-        settings=json.dumps(config["comparison"], sort_keys=True),
+        settings=comparison_settings("traversal"),
         context=lambda wc: json.dumps({"preset": wc.preset}),
     shell:
-        "python -u -m disentangle traversals --name {wildcards.gmodel} --model {input.model:q}"
+        "python -u -m disentangle traversals --name {wildcards.gmodel:q} --model {input.model:q}"
         " --model-spec {params.spec:q} --settings {params.settings:q}"
         " --context {params.context:q} --out {output:q} > {log:q} 2>&1"
+
+
+# what the floors depend on (disentangle.jobs.comparison.FLOOR_SETTINGS)
+FLOOR_KEYS = ("n_points", "n_bins", "dci_estimators", "ood_penalty", "floor_draws")
 
 
 def floor_owner(experiment):
@@ -94,7 +100,7 @@ rule floors:
     threads: 1
     params:
         spec=spec_json,
-        settings=json.dumps(config["comparison"], sort_keys=True),
+        settings=comparison_settings(*FLOOR_KEYS),
         context=lambda wc: json.dumps({"preset": wc.preset}),
     shell:
         "python -u -m disentangle floors --experiment {wildcards.experiment:q}"
@@ -116,11 +122,11 @@ rule score_networks:
         "results/{preset}/benchmarks/score_networks/{experiment}.tsv"
     threads: 1
     params:
-        settings=json.dumps(config["comparison"], sort_keys=True),
+        settings=comparison_settings(*FLOOR_KEYS, "network_tasks"),
         context=table_context,
         device=config["device"],
     shell:
         "python -u -m disentangle score-networks --model {input.model:q}"
         " --ingredients {input.ingredients:q} --settings {params.settings:q}"
         " --floors {input.floors:q} --context {params.context:q} --out {output:q}"
-        " --device {params.device} --threads {threads} > {log:q} 2>&1"
+        " --device {params.device:q} --threads {threads} > {log:q} 2>&1"

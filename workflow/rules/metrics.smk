@@ -22,7 +22,7 @@ rule ood_generalisation:
         "python -u -m disentangle ood --model {input.model:q}"
         " --ingredients {input.ingredients:q} --settings {params.settings:q}"
         " --context {params.context:q} --out {output.configured:q}"
-        " --out-ridge {output.ridge:q} --device {params.device}"
+        " --out-ridge {output.ridge:q} --device {params.device:q}"
         " --threads {threads} > {log:q} 2>&1"
 
 
@@ -45,7 +45,7 @@ rule decoder_angles:
     shell:
         "python -u -m disentangle angles --model {input.model:q}"
         " --ingredients {input.ingredients:q} --settings {params.settings:q}"
-        " --context {params.context:q} --out {output:q} --device {params.device}"
+        " --context {params.context:q} --out {output:q} --device {params.device:q}"
         " --threads {threads} > {log:q} 2>&1"
 
 
@@ -68,7 +68,7 @@ rule sparsity:
     shell:
         "python -u -m disentangle sparsity --model {input.model:q}"
         " --ingredients {input.ingredients:q} --settings {params.settings:q}"
-        " --context {params.context:q} --out {output:q} --device {params.device}"
+        " --context {params.context:q} --out {output:q} --device {params.device:q}"
         " --threads {threads} > {log:q} 2>&1"
 
 

@@ -15,5 +15,5 @@ rule theory_check:
         size=lambda wc: config["theory"]["sizes"].get(wc.check, 0),
         context=lambda wc: json.dumps({"preset": wc.preset}),
     shell:
-        "python -u -m disentangle theory --check {wildcards.check} --seed {params.seed}"
-        " --size {params.size} --context {params.context:q} --out {output:q} > {log:q} 2>&1"
+        "python -u -m disentangle theory --check {wildcards.check:q} --seed {params.seed:q}"
+        " --size {params.size:q} --context {params.context:q} --out {output:q} > {log:q} 2>&1"

@@ -26,6 +26,6 @@ rule train:
         "python -u -m disentangle train --experiment {wildcards.experiment:q}"
         " --spec {params.spec:q} --ingredients {input.ingredients:q}"
         " --out {output.model:q} --history {output.history:q}"
-        " --checkpoint {params.checkpoint:q} --device {params.device} --threads {threads}"
+        " --checkpoint {params.checkpoint:q} --device {params.device:q} --threads {threads}"
         " --context {params.context:q}"
         " > {log:q} 2>&1"

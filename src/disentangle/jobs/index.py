@@ -9,10 +9,11 @@ from pathlib import Path
 HEADER = """# Figure panels
 
 Generated from `config/config.yaml` by `python -m disentangle index`; do not edit (a test fails
-when it is stale). Every file in this folder except this index is generated: a papermill-executed
-notebook in `workflow/notebooks/` draws it from the tidy tables the workflow produced. The executed
-notebook is kept under `results/<preset>/notebooks/<panel>.ipynb`, the numbers it drew under
-`results/<preset>/summaries/<panel>.html`, and the verdicts of its claims under
+when it is stale). Every panel is drawn per preset, as `figures/<preset>/<panel>.pdf` and `.png`
+(`snakemake figures/quick/fig3a.pdf`; another preset with `--profile profiles/<preset>`), by a
+papermill-executed notebook in `workflow/notebooks/` from the tidy tables the workflow produced.
+The executed notebook is kept under `results/<preset>/notebooks/<panel>.ipynb`, the numbers it
+drew under `results/<preset>/summaries/<panel>.html`, and the verdicts of its claims under
 `results/<preset>/claims/<panel>.csv` (all panels: `results/<preset>/CLAIMS.md`); the PDF/PNG
 metadata and the grey footnote record the preset and the settings the panel came from.
 
