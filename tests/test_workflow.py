@@ -88,6 +88,10 @@ def test_section_targets_partition_the_panels(smoke_copy):
 def test_smoke_dag_builds_every_panel(smoke_copy):
     run = snakemake(smoke_copy, "--cores", "2", "--configfile", "config/smoke.yaml")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    # priorities: the multi-task chain goes first, so a panel is drawn before any generative
+    # model starts training
+    started = re.findall(r"^(?:local)?rule (\w+):$", run.stdout + run.stderr, re.M)
+    assert started.index("panel") < started.index("train_generative"), started[:40]
     panels = yaml.safe_load((smoke_copy / "config/config.yaml").read_text())["panels"]
     assert len(panels) >= 19
     for panel in panels:

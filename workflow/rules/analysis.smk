@@ -16,6 +16,7 @@ rule dynamics:
         "results/{preset}/logs/dynamics/{experiment}.log",
     benchmark:
         "results/{preset}/benchmarks/dynamics/{experiment}.tsv"
+    priority: PAPER_FIRST
     threads: 1  # the fixed-point search is latency bound: one thread is fastest
     params:
         settings=json.dumps(config["analysis"], sort_keys=True),
@@ -40,6 +41,7 @@ rule tuning:
         "results/{preset}/logs/tuning/{experiment}.log",
     benchmark:
         "results/{preset}/benchmarks/tuning/{experiment}.tsv"
+    priority: PAPER_FIRST
     params:
         settings=json.dumps(config["analysis"], sort_keys=True),
         context=table_context,
@@ -62,6 +64,7 @@ rule examples:
         "results/{preset}/logs/examples/{experiment}.log",
     benchmark:
         "results/{preset}/benchmarks/examples/{experiment}.tsv"
+    priority: PAPER_FIRST
     params:
         settings=json.dumps(config["analysis"], sort_keys=True),
         context=table_context,

@@ -18,6 +18,7 @@ rule panel_claims:
         f"results/{PRESET}/logs/claims/{{panel}}.log",
     benchmark:
         f"results/{PRESET}/benchmarks/claims/{{panel}}.tsv"
+    priority: PAPER_FIRST
     params:
         tables=lambda wc: json.dumps(panel_tables(wc), sort_keys=True),
         claims=lambda wc: json.dumps(config["panels"][wc.panel].get("claims") or []),

@@ -11,6 +11,7 @@ rule ingredients:
         "results/{preset}/logs/ingredients/{experiment}.log",
     benchmark:
         "results/{preset}/benchmarks/ingredients/{experiment}.tsv"
+    priority: PAPER_FIRST
     params:
         spec=spec_json,
         evaluation=json.dumps(config["evaluation"], sort_keys=True),

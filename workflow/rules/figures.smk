@@ -28,6 +28,7 @@ rule panel:
         txt=f"results/{PRESET}/logs/panel/{{panel}}.log",
     benchmark:
         f"results/{PRESET}/benchmarks/panel/{{panel}}.tsv"
+    priority: PAPER_FIRST
     params:
         tables=lambda wc: json.dumps(panel_tables(wc), sort_keys=True),
         provenance=panel_provenance,

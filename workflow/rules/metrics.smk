@@ -13,6 +13,7 @@ rule ood_generalisation:
         "results/{preset}/logs/ood_generalisation/{experiment}.log",
     benchmark:
         "results/{preset}/benchmarks/ood_generalisation/{experiment}.tsv"
+    priority: PAPER_FIRST
     threads: config["threads"]
     params:
         settings=json.dumps(config["metrics"]["ood"], sort_keys=True),
@@ -37,6 +38,7 @@ rule decoder_angles:
         "results/{preset}/logs/decoder_angles/{experiment}.log",
     benchmark:
         "results/{preset}/benchmarks/decoder_angles/{experiment}.tsv"
+    priority: PAPER_FIRST
     threads: config["threads"]
     params:
         settings=json.dumps(config["metrics"]["angles"], sort_keys=True),
@@ -60,6 +62,7 @@ rule sparsity:
         "results/{preset}/logs/sparsity/{experiment}.log",
     benchmark:
         "results/{preset}/benchmarks/sparsity/{experiment}.tsv"
+    priority: PAPER_FIRST
     threads: config["threads"]
     params:
         settings=json.dumps(config["metrics"]["sparsity"], sort_keys=True),
@@ -93,6 +96,7 @@ rule baselines:
         "results/{preset}/logs/baselines/{experiment}.log",
     benchmark:
         "results/{preset}/benchmarks/baselines/{experiment}.tsv"
+    priority: PAPER_FIRST
     threads: config["threads"]
     params:
         spec=spec_json,

@@ -10,6 +10,7 @@ rule theory_check:
         "results/{preset}/logs/theory/{check}.log",
     benchmark:
         "results/{preset}/benchmarks/theory/{check}.tsv"
+    priority: PAPER_FIRST
     params:
         seed=config["theory"]["seed"],
         size=lambda wc: config["theory"]["sizes"].get(wc.check, 0),

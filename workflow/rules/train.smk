@@ -14,6 +14,7 @@ rule train:
         "results/{preset}/logs/train/{experiment}.log",
     benchmark:
         "results/{preset}/benchmarks/train/{experiment}.tsv"
+    priority: PAPER_FIRST
     threads: config["threads"]
     resources:
         mem_mb=4000,
