@@ -12,7 +12,10 @@ from snakemake.utils import min_version
 min_version("9.19")
 
 
-configfile: "config/config.yaml"
+# Paths of the workflow's own files are resolved from this file's folder, so that the workflow
+# also runs with `snakemake -s <repo>/Snakefile -d <elsewhere>` and as a module; results and
+# figures go to the working directory.
+configfile: f"{workflow.basedir}/config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"

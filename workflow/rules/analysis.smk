@@ -17,6 +17,8 @@ rule dynamics:
     benchmark:
         "results/{preset}/benchmarks/dynamics/{experiment}.tsv"
     priority: PAPER_FIRST
+    conda:
+        JOB_ENV
     threads: 1  # the fixed-point search is latency bound: one thread is fastest
     params:
         settings=json.dumps(config["analysis"], sort_keys=True),
@@ -42,6 +44,8 @@ rule tuning:
     benchmark:
         "results/{preset}/benchmarks/tuning/{experiment}.tsv"
     priority: PAPER_FIRST
+    conda:
+        JOB_ENV
     params:
         settings=json.dumps(config["analysis"], sort_keys=True),
         context=table_context,
@@ -65,6 +69,8 @@ rule examples:
     benchmark:
         "results/{preset}/benchmarks/examples/{experiment}.tsv"
     priority: PAPER_FIRST
+    conda:
+        JOB_ENV
     params:
         settings=json.dumps(config["analysis"], sort_keys=True),
         context=table_context,

@@ -19,6 +19,8 @@ rule panel_claims:
     benchmark:
         f"results/{PRESET}/benchmarks/claims/{{panel}}.tsv"
     priority: PAPER_FIRST
+    conda:
+        JOB_ENV
     params:
         tables=lambda wc: json.dumps(panel_tables(wc), sort_keys=True),
         claims=lambda wc: json.dumps(config["panels"][wc.panel].get("claims") or []),
@@ -40,6 +42,8 @@ rule claims_ledger:
         f"results/{PRESET}/logs/claims/ledger.log",
     benchmark:
         f"results/{PRESET}/benchmarks/claims/ledger.tsv"
+    conda:
+        JOB_ENV
     params:
         inputs=lambda wc, input: " ".join(
             shlex.quote(p) for p in input if p.startswith(f"results/{PRESET}/claims/")

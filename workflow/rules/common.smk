@@ -22,8 +22,16 @@ PRESET = config["preset"]
 EXPERIMENTS = RESOLVED.experiments
 SRC = Path(workflow.basedir) / "src" / "disentangle"
 # Jobs call `python -m disentangle ...`: put the interpreter running Snakemake (the environment
-# that has the package) first on PATH, so that `.venv/bin/snakemake` works without activation.
+# that has the package) first on PATH, so that `.venv/bin/snakemake` works without activation, and
+# this repository's src/ on PYTHONPATH, so that jobs import this checkout's package in any
+# environment (a --sdm conda environment, which holds only the dependencies, or a venv).
 os.environ.update(PATH=os.pathsep.join([str(Path(sys.executable).parent), os.getenv("PATH", "")]))
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(p for p in (str(SRC.parent), os.getenv("PYTHONPATH")) if p)
+)
+# The jobs' conda environment (used with --sdm conda; ignored otherwise). Relative to the rule
+# files, which is how Snakemake resolves a rule's `conda:` path.
+JOB_ENV = "../envs/disentangle.yaml"
 
 
 wildcard_constraints:
@@ -38,6 +46,11 @@ wildcard_constraints:
 # before the generative models (priority 0) whenever both are ready, so that a full run draws the
 # paper's panels first instead of spending its first hour on dSprites and InfoGAN.
 PAPER_FIRST = 10
+
+
+def notebook_path(name):
+    """A panel notebook, from the workflow's own folder (whatever the working directory)."""
+    return str(Path(workflow.basedir) / "workflow" / "notebooks" / f"{name}.py")
 
 
 def sources(*names):
@@ -174,7 +187,7 @@ def ingredients_arg(wildcards, input):
 
 
 def comparison_settings(*keys, task_only=False):
-    """The ``comparison`` settings a rule reads, and only those (JSON): editing a scoring key
+    """The ``comparison`` settings that a job reads, and only those (JSON): editing a scoring key
     must not retrain a generative model. With ``task_only`` a model on dSprites gets none (the
     keys only shape the task data)."""
 
@@ -189,3 +202,36 @@ def comparison_settings(*keys, task_only=False):
 
 def generative_spec(wildcards):
     return json.dumps(GENERATIVE[wildcards.gmodel], sort_keys=True)
+
+
+# what the floors depend on (disentangle.jobs.comparison.FLOOR_SETTINGS)
+FLOOR_KEYS = ("n_points", "n_bins", "dci_estimators", "ood_penalty", "floor_draws")
+
+
+def floor_owner(experiment):
+    """The experiment whose floors table ``experiment`` uses: the first comparison network (then
+    any experiment) with the same task and hidden size, so equal floors are computed once."""
+    spec = training_spec_json(RESOLVED, experiment)
+    same = lambda e: {k: training_spec_json(RESOLVED, e)[k] for k in ("task", "hidden_size")}
+    want = {k: spec[k] for k in ("task", "hidden_size")}
+    for e in [*config["comparison"]["networks"], *EXPERIMENTS]:
+        if e in EXPERIMENTS and same(e) == want:
+            return e
+    return experiment
+
+
+# A panel of another preset, or a panel path without a preset folder (the layout before
+# December 2026): stop while the DAG is built, with the command that builds it.
+def other_preset_hint(wildcards):
+    where = getattr(wildcards, "other", None)
+    asked = f"figures/{where}/{wildcards.panel}.{wildcards.ext}" if where else None
+    if where is None:
+        raise WorkflowError(
+            f"figures/{wildcards.panel}.{wildcards.ext}: panels are built per preset, under"
+            f" figures/<preset>/: ask for figures/{PRESET}/{wildcards.panel}.{wildcards.ext}"
+        )
+    raise WorkflowError(
+        f"{asked} belongs to preset {where!r} but this run is preset {PRESET!r}: run"
+        f" `snakemake --profile profiles/{where} {asked}` (profiles/<preset> selects a preset"
+        " in any argument order)"
+    )

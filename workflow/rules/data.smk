@@ -12,6 +12,8 @@ rule ingredients:
     benchmark:
         "results/{preset}/benchmarks/ingredients/{experiment}.tsv"
     priority: PAPER_FIRST
+    conda:
+        JOB_ENV
     params:
         spec=spec_json,
         evaluation=json.dumps(config["evaluation"], sort_keys=True),

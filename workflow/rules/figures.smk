@@ -7,7 +7,7 @@
 rule panel:
     input:
         tables=lambda wc: sorted({p for paths in panel_tables(wc).values() for p in paths}),
-        notebook=lambda wc: f"workflow/notebooks/{config['panels'][wc.panel]['notebook']}.py",
+        notebook=lambda wc: notebook_path(config["panels"][wc.panel]["notebook"]),
         style=sources("figures", "prior.py"),
     output:
         pdf=report(
@@ -29,6 +29,8 @@ rule panel:
     benchmark:
         f"results/{PRESET}/benchmarks/panel/{{panel}}.tsv"
     priority: PAPER_FIRST
+    conda:
+        JOB_ENV
     params:
         tables=lambda wc: json.dumps(panel_tables(wc), sort_keys=True),
         provenance=panel_provenance,
@@ -43,31 +45,20 @@ rule panel:
         " -r claim {params.claim:q} >> {log.txt:q} 2>&1"
 
 
-# A panel of another preset, or a panel path without a preset folder (the layout before
-# December 2026): stop while the DAG is built, with the command that builds it.
-def other_preset_hint(wildcards):
-    where = getattr(wildcards, "other", None)
-    asked = f"figures/{where}/{wildcards.panel}.{wildcards.ext}" if where else None
-    if where is None:
-        raise WorkflowError(
-            f"figures/{wildcards.panel}.{wildcards.ext}: panels are built per preset, under"
-            f" figures/<preset>/: ask for figures/{PRESET}/{wildcards.panel}.{wildcards.ext}"
-        )
-    raise WorkflowError(
-        f"{asked} belongs to preset {where!r} but this run is preset {PRESET!r}: run"
-        f" `snakemake --profile profiles/{where} {asked}` (profiles/<preset> selects a preset"
-        " in any argument order)"
-    )
-
-
+# A panel of another preset, or a panel path without a preset folder: stop while the DAG is built,
+# with the command that builds it (other_preset_hint in common.smk). Neither rule ever runs.
 rule other_preset:
     input:
         other_preset_hint,
     output:
         "figures/{other}/{panel}.{ext}",
+    log:
+        f"results/{PRESET}/logs/other_preset/{{other}}-{{panel}}.{{ext}}.log",
     wildcard_constraints:
         other=f"(?!{re.escape(PRESET)}/)[a-z0-9_-]+",
         ext="pdf|png",
+    conda:
+        JOB_ENV
     shell:
         "exit 1"
 
@@ -77,7 +68,11 @@ rule no_preset_folder:
         other_preset_hint,
     output:
         "figures/{panel}.{ext}",
+    log:
+        f"results/{PRESET}/logs/no_preset_folder/{{panel}}.{{ext}}.log",
     wildcard_constraints:
         ext="pdf|png",
+    conda:
+        JOB_ENV
     shell:
         "exit 1"

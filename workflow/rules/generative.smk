@@ -12,6 +12,8 @@ rule train_generative:
         "results/{preset}/logs/train_generative/{gmodel}.log",
     benchmark:
         "results/{preset}/benchmarks/train_generative/{gmodel}.tsv"
+    conda:
+        JOB_ENV
     threads: 1
     resources:
         mem_mb=4000,
@@ -39,6 +41,8 @@ rule score_generative:
         "results/{preset}/logs/score_generative/{gmodel}.log",
     benchmark:
         "results/{preset}/benchmarks/score_generative/{gmodel}.tsv"
+    conda:
+        JOB_ENV
     params:
         spec=generative_spec,
         settings=comparison_settings(
@@ -62,6 +66,8 @@ rule traversals:
         "results/{preset}/logs/traversals/{gmodel}.log",
     benchmark:
         "results/{preset}/benchmarks/traversals/{gmodel}.tsv"
+    conda:
+        JOB_ENV
     params:
         spec=generative_spec,
         settings=comparison_settings("traversal"),
@@ -70,22 +76,6 @@ rule traversals:
         "python -u -m disentangle traversals --name {wildcards.gmodel:q} --model {input.model:q}"
         " --model-spec {params.spec:q} --settings {params.settings:q}"
         " --context {params.context:q} --out {output:q} > {log:q} 2>&1"
-
-
-# what the floors depend on (disentangle.jobs.comparison.FLOOR_SETTINGS)
-FLOOR_KEYS = ("n_points", "n_bins", "dci_estimators", "ood_penalty", "floor_draws")
-
-
-def floor_owner(experiment):
-    """The experiment whose floors table ``experiment`` uses: the first comparison network (then
-    any experiment) with the same task and hidden size, so equal floors are computed once."""
-    spec = training_spec_json(RESOLVED, experiment)
-    same = lambda e: {k: training_spec_json(RESOLVED, e)[k] for k in ("task", "hidden_size")}
-    want = {k: spec[k] for k in ("task", "hidden_size")}
-    for e in [*config["comparison"]["networks"], *EXPERIMENTS]:
-        if e in EXPERIMENTS and same(e) == want:
-            return e
-    return experiment
 
 
 rule floors:
@@ -97,6 +87,8 @@ rule floors:
         "results/{preset}/logs/floors/{experiment}.log",
     benchmark:
         "results/{preset}/benchmarks/floors/{experiment}.tsv"
+    conda:
+        JOB_ENV
     threads: 1
     params:
         spec=spec_json,
@@ -120,6 +112,8 @@ rule score_networks:
         "results/{preset}/logs/score_networks/{experiment}.log",
     benchmark:
         "results/{preset}/benchmarks/score_networks/{experiment}.tsv"
+    conda:
+        JOB_ENV
     threads: 1
     params:
         settings=comparison_settings(*FLOOR_KEYS, "network_tasks"),

@@ -14,6 +14,8 @@ rule ood_generalisation:
     benchmark:
         "results/{preset}/benchmarks/ood_generalisation/{experiment}.tsv"
     priority: PAPER_FIRST
+    conda:
+        JOB_ENV
     threads: config["threads"]
     params:
         settings=json.dumps(config["metrics"]["ood"], sort_keys=True),
@@ -39,6 +41,8 @@ rule decoder_angles:
     benchmark:
         "results/{preset}/benchmarks/decoder_angles/{experiment}.tsv"
     priority: PAPER_FIRST
+    conda:
+        JOB_ENV
     threads: config["threads"]
     params:
         settings=json.dumps(config["metrics"]["angles"], sort_keys=True),
@@ -63,6 +67,8 @@ rule sparsity:
     benchmark:
         "results/{preset}/benchmarks/sparsity/{experiment}.tsv"
     priority: PAPER_FIRST
+    conda:
+        JOB_ENV
     threads: config["threads"]
     params:
         settings=json.dumps(config["metrics"]["sparsity"], sort_keys=True),
@@ -97,6 +103,8 @@ rule baselines:
     benchmark:
         "results/{preset}/benchmarks/baselines/{experiment}.tsv"
     priority: PAPER_FIRST
+    conda:
+        JOB_ENV
     threads: config["threads"]
     params:
         spec=spec_json,

@@ -11,6 +11,8 @@ rule theory_check:
     benchmark:
         "results/{preset}/benchmarks/theory/{check}.tsv"
     priority: PAPER_FIRST
+    conda:
+        JOB_ENV
     params:
         seed=config["theory"]["seed"],
         size=lambda wc: config["theory"]["sizes"].get(wc.check, 0),

@@ -15,6 +15,8 @@ rule train:
     benchmark:
         "results/{preset}/benchmarks/train/{experiment}.tsv"
     priority: PAPER_FIRST
+    conda:
+        JOB_ENV
     threads: config["threads"]
     resources:
         mem_mb=4000,
