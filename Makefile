@@ -7,16 +7,24 @@ BIN := $(VENV)/bin
 # machine or cluster, install your CUDA build instead: `make setup TORCH=torch`.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup reproduce smoke paper test test-cluster lint report clean
+.PHONY: setup lock reproduce smoke paper test test-cluster lint report clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test,slurm]"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e ".[test,slurm]"
+	$(BIN)/python -m pip check
 	touch $@
+
+lock: setup  ## rewrite requirements.lock from the environment (after editing pyproject's deps)
+	$(BIN)/python -m pip install --quiet -e ".[test,slurm]"
+	{ sed -n '1,3p' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable \
+	  | grep -vi '^torch==\|^disentangle' | LC_ALL=C sort -f; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 reproduce: setup  ## every panel, default (quick) preset
 	$(BIN)/snakemake --cores all
