@@ -35,8 +35,10 @@ smoke: setup  ## every panel, smoke preset (minutes)
 paper: setup  ## every panel, the paper's settings (GPU / SLURM recommended)
 	$(BIN)/snakemake --cores all --profile profiles/paper
 
-report: setup  ## HTML report of the panels built so far
-	$(BIN)/snakemake --report report.html
+PRESET ?= quick
+report: setup  ## HTML report of the panels built so far (PRESET=quick|smoke|paper)
+	targets="$$($(BIN)/python -m disentangle built --preset $(PRESET))" && \
+	$(BIN)/snakemake --profile profiles/$(PRESET) --report report.html $$targets
 
 lint: setup
 	$(BIN)/ruff check .

@@ -307,6 +307,19 @@ def test_runs_from_another_working_directory(tmp_path):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert (work / "figures/smoke/fig2-task.pdf").stat().st_size > 5000
     assert (work / "results/smoke/notebooks/fig2-task.ipynb").exists()
+    # the report of this partial build (what `make report` runs): the panels built so far
+    built = subprocess.run(
+        [sys.executable, "-m", "disentangle", "built", "--preset", "smoke", "--root", str(work),
+         "--config", str(REPO / "config/config.yaml")],
+        capture_output=True, text=True, check=True, cwd=work,
+    ).stdout.split()  # fmt: skip
+    assert built[0] == "figures/smoke/fig2-task.pdf"
+    report = snakemake(
+        tmp_path, "-s", str(REPO / "Snakefile"), "-d", str(work), "--report", "report.html",
+        *built, "--configfile", str(REPO / "config/smoke.yaml"),
+    )  # fmt: skip
+    assert report.returncode == 0, report.stdout[-3000:] + report.stderr[-3000:]
+    assert "fig2-task.pdf" in (work / "report.html").read_text()
 
 
 def test_snakemake_lint_is_clean():

@@ -47,8 +47,42 @@ def run(args: argparse.Namespace) -> None:
     out.write_text(text)
 
 
+def built_targets(root: Path, preset: str, panels: list[str]) -> list[str]:
+    """The report targets of a partial build: each panel of ``preset`` whose PDF exists, and its
+    claims table where that exists too (config order)."""
+    found = []
+    for panel in panels:
+        pdf = f"figures/{preset}/{panel}.pdf"
+        if (root / pdf).exists():
+            found.append(pdf)
+            claims = f"results/{preset}/claims/{panel}.csv"
+            if (root / claims).exists():
+                found.append(claims)
+    return found
+
+
+def run_built(args: argparse.Namespace) -> None:
+    import yaml
+
+    root = Path(args.root)
+    config = yaml.safe_load(Path(args.config or root / "config" / "config.yaml").read_text())
+    found = built_targets(root, args.preset, list(config["panels"]))
+    if not found:
+        raise SystemExit(
+            f"no panel of preset {args.preset!r} is built yet (figures/{args.preset}/ is empty):"
+            " build one first, e.g. `snakemake figures/quick/fig3a.pdf`"
+        )
+    print("\n".join(found))
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("index", help="write figures/README.md (the panel index) from the config")
     p.add_argument("--root", default=".", help="the repository (default: here)")
     p.add_argument("--check", action="store_true", help="fail if figures/README.md is stale")
     p.set_defaults(func=run)
+
+    p = sub.add_parser("built", help="the panels (and claims) of a preset built so far")
+    p.add_argument("--preset", default="quick")
+    p.add_argument("--root", default=".", help="the working directory of the run (default: here)")
+    p.add_argument("--config", default=None, help="config.yaml (default: <root>/config/)")
+    p.set_defaults(func=run_built)
