@@ -214,3 +214,52 @@ def test_published_results_are_generated_from_the_ledger():
     assert f"{len(ledger)} claims" in block
     for _, row in ledger[ledger.verdict == "fails"].iterrows():
         assert f"`{row.panel}` {row.claim}" in block  # every failing claim is named
+
+
+def test_dsprites_npz_path_is_resolved_against_the_repository_root(tmp_path):
+    """`dsprites: {source: npz, path: ...}` names the user's own copy of the original archive; a
+    relative path is resolved against the repository root and checked before any job runs."""
+    import numpy as np
+
+    (tmp_path / "data").mkdir()
+    arrays = {"imgs": np.zeros((1, 2, 2), np.uint8), "latents_classes": np.zeros((1, 6), int)}
+    np.savez(tmp_path / "data/dsprites.npz", latents_values=np.zeros((1, 6)), **arrays)
+    config = bad("dsprites", {"source": "npz", "path": "data/dsprites.npz"})
+    resolved = load_and_check(config, SCHEMA, REPO / "workflow/notebooks", root=tmp_path)
+    assert resolved.dsprites == {"source": "npz", "path": str(tmp_path / "data/dsprites.npz")}
+    with pytest.raises(ConfigError, match=r"config key 'dsprites.path' = 'data/dsprites.npz'"):
+        load_and_check(config, SCHEMA, root=tmp_path / "elsewhere")
+    assert load_and_check(BASE, SCHEMA).dsprites == {"source": "procedural", "path": None}
+
+
+def test_every_integer_in_the_schema_has_an_upper_bound():
+    """A size typed with one zero too many (or 1e9 for 1e3) fails validation, not a job."""
+    schema = yaml.safe_load(SCHEMA.read_text())
+    unbounded = []
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            if node.get("type") == "integer" and "maximum" not in node:
+                unbounded.append(where)
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}/{i}")
+
+    walk(schema, "#")
+    assert unbounded == []
+
+
+def test_yaml_files_with_a_repeated_key_are_rejected_with_the_line(tmp_path):
+    from disentangle.config import check_yaml_files
+
+    check_yaml_files([REPO / "config/config.yaml", REPO / "config/smoke.yaml"])
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("defaults:\n  seeds: [0]\nmetrics: {}\ndefaults:\n  hidden_size: 32\n")
+    with pytest.raises(ConfigError) as err:
+        check_yaml_files([REPO / "config/config.yaml", overlay])
+    assert str(err.value) == (
+        f"{overlay}:4: duplicate key 'defaults' (first at line 1; YAML keeps only the last, "
+        "dropping the first block)"
+    )

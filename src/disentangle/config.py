@@ -1,8 +1,24 @@
 """Validating and resolving the workflow configuration.
 
-The Snakefile calls ``load_and_check`` before any job is scheduled. A bad config stops the run
-with a ``ConfigError`` that names every bad key (as a dotted path, e.g.
-``experiments.rnn_main.n_tasks[0]``) and says what was expected.
+The Snakefile calls ``check_yaml_files`` on the config files and ``load_and_check`` on the merged
+config before any job is scheduled. A bad config stops the run with a ``ConfigError`` that names
+every bad key (as a dotted path, e.g. ``experiments.rnn_main.n_tasks[0]``) and says what was
+expected, one line per problem (workflow/rules/common.smk stops the run with it).
+
+What is checked, in order:
+
+- ``check_yaml_files``: each file parses as YAML and no mapping repeats a key (Snakemake's YAML
+  loader keeps the last of two equal keys, which silently drops a block);
+- every number anywhere in the config is finite (``.nan``, ``.inf`` and ``-.inf`` are rejected:
+  JSON-schema ``minimum``/``maximum`` let NaN through);
+- the schema (workflow/schemas/config.schema.yaml), with integers strict: ``64.0`` is not an
+  integer and neither is ``true``; every size has an upper bound there;
+- each experiment after merging the defaults and expanding its sweep (schema again, then
+  ``ExperimentSpec``), the generative models' hyperparameters per method, every name a panel,
+  claim or ``comparison`` refers to, the ``analysis`` network (``analysis.n_tasks`` and
+  ``analysis.seed`` must be a network of every experiment whose single-network analyses a panel
+  reads: no silent fallback to another network), ``dsprites`` (an ``npz`` source names an
+  existing dSprites archive), and the panels' notebooks.
 
 Resolution: an experiment is ``config['defaults']`` deep-merged with its own entry (mappings merge
 key by key, lists and scalars replace), so an overlay such as ``config/smoke.yaml`` changes only
@@ -12,6 +28,10 @@ what it names.
 from __future__ import annotations
 
 import copy
+import functools
+import math
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,10 +70,29 @@ TABLES = {
     "baselines": "results/{preset}/metrics/{experiment}/baselines.parquet",
 }
 GENERATIVE_KINDS = {"generative_scores", "traversals"}
+# Tables made from one network of an experiment, the one config `analysis` names (n_tasks, seed).
+ANALYSIS_KINDS = {
+    "trajectories",
+    "fixed_points",
+    "spectrum",
+    "tuning",
+    "task_example",
+    "encoder_example",
+}
+# Arrays that the original dSprites archive (dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz) holds
+# and that a loader of it needs.
+DSPRITES_MEMBERS = ("imgs.npy", "latents_classes.npy", "latents_values.npy")
 
 
 class ConfigError(ValueError):
     """The configuration is invalid; the message lists every problem found."""
+
+
+def _invalid(problems: list[str]) -> ConfigError:
+    """One line for one problem; else a header and one indented line per problem."""
+    if len(problems) == 1:
+        return ConfigError(f"invalid configuration: {problems[0]}")
+    return ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -74,45 +113,218 @@ def _path(parts) -> str:
     return text or "<top level>"
 
 
-def _describe(error, schema_root: dict) -> list[str]:
-    """One readable line per problem in a jsonschema ValidationError."""
-    where = _path(error.absolute_path)
+# --- the config files themselves -------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a mapping may not repeat a key."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor`
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:  # an unhashable key; the safe loader rejects it below
+                    continue
+                if first is not None:
+                    raise _DuplicateKey(key, key_node.start_mark, first)
+                seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key, mark, first):
+        super().__init__(key)
+        self.key, self.mark, self.first = key, mark, first
+
+
+def check_yaml_files(paths) -> None:
+    """Re-read each config file (``configfile:`` and every ``--configfile``) with a loader that
+    rejects a repeated mapping key, which Snakemake's loader would silently resolve to the last
+    one. Raises ``ConfigError`` with one line per file: ``file:line: duplicate key 'x'`` or
+    ``file:line:col: YAML syntax error: ...`` (lines and columns from 1)."""
+    problems, seen = [], set()
+    for path in map(Path, paths):
+        if path.resolve() in seen:
+            continue
+        seen.add(path.resolve())
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as err:
+            problems.append(f"{path}: cannot read the config file ({err.strerror or err})")
+            continue
+        except UnicodeDecodeError as err:
+            problems.append(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})")
+            continue
+        try:
+            yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: constructs plain data only
+        except _DuplicateKey as dup:
+            problems.append(
+                f"{path}:{dup.mark.line + 1}: duplicate key {dup.key!r} (first at line "
+                f"{dup.first.line + 1}; YAML keeps only the last, dropping the first block)"
+            )
+        except yaml.MarkedYAMLError as err:
+            mark = err.problem_mark or err.context_mark
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+            what = err.problem or "unreadable YAML"
+            what += f" ({err.context})" if err.context else ""
+            problems.append(f"{where}: YAML syntax error: {what}")
+        except yaml.YAMLError as err:
+            problems.append(f"{path}: YAML syntax error: {' '.join(str(err).split())}")
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+def nonfinite_problems(node: Any, path: tuple = ()) -> list[tuple[tuple, str]]:
+    """(path, line) for every NaN or infinite number anywhere in ``node``, recursively (the
+    schema's ``minimum``/``maximum`` do not reject NaN)."""
+    if isinstance(node, float) and not math.isfinite(node):
+        return [(path, f"config key '{_path(path)}' = {node!r}: expected a finite number")]
+    out = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += nonfinite_problems(value, (*path, key))
+    elif isinstance(node, list | tuple):
+        for i, value in enumerate(node):
+            out += nonfinite_problems(value, (*path, i))
+    return out
+
+
+@functools.cache
+def _validator_class():
+    """Draft 2020-12 with strict integers: a float is never an integer (``64.0``, ``1e9``), and,
+    as in JSON-schema, a boolean is neither an integer nor a number."""
+    import jsonschema
+
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _, x: isinstance(x, int) and not isinstance(x, bool)
+    )
+    return jsonschema.validators.extend(base, type_checker=checker)
+
+
+def _short(value, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 4] + " ..."
+
+
+_BOUNDS = {
+    "minimum": ">=",
+    "maximum": "<=",
+    "exclusiveMinimum": ">",
+    "exclusiveMaximum": "<",
+}
+
+
+def _reason(error) -> str:
+    """What the value should have been, for one failed schema keyword."""
+    kind, want, value = error.validator, error.validator_value, error.instance
+    if kind == "enum":
+        return f"expected one of {', '.join(map(repr, want))}"
+    if kind == "type":
+        expected = " or ".join(want) if isinstance(want, list) else want
+        got = "null" if value is None else type(value).__name__
+        return f"expected {expected}, got {got}"
+    if kind in _BOUNDS:
+        return f"expected a value {_BOUNDS[kind]} {want}"
+    if kind == "minItems":
+        return f"expected at least {want} item(s)"
+    if kind == "maxItems":
+        return f"expected at most {want} items, got {len(value)}"
+    if kind == "uniqueItems":
+        seen, repeated = [], []
+        for v in value:
+            (repeated if v in seen else seen).append(v)
+        return f"expected distinct values; repeated: {_short(repeated)}"
+    if kind == "pattern":
+        about = error.schema.get("description")
+        return f"expected a string matching {want!r}" + (f" ({about})" if about else "")
+    if kind == "const":
+        return f"expected {want!r}"
+    return error.message
+
+
+def _alternatives(error) -> bool:
+    """A oneOf/anyOf whose alternatives all failed on the value itself (not inside it)."""
+    return (
+        error.validator in ("oneOf", "anyOf")
+        and bool(error.context)
+        and all(not e.context and not e.relative_path for e in error.context)
+    )
+
+
+def _describe(error, schema_root: dict, prefix: tuple = ()) -> list[tuple[tuple, str]]:
+    """(path, line) per problem in a jsonschema ValidationError; paths start with ``prefix``."""
+    at = (*prefix, *error.absolute_path)
+    where = _path(at)
+    if "propertyNames" in error.relative_schema_path:  # a name, not a value, is wrong
+        name = error.instance
+        key = _path((*at, name))
+        if error.validator == "enum":
+            return [
+                (
+                    (*at, name),
+                    f"config key '{key}' is not a known name here; expected one of: "
+                    f"{', '.join(map(str, error.validator_value))}",
+                )
+            ]
+        return [
+            ((*at, name), f"config key '{key}': the name {name!r} is not allowed; {_reason(error)}")
+        ]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = set(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - allowed)
         if allowed:
             return [
-                f"config key '{_path([*error.absolute_path, k])}' is not a known key; "
-                f"expected one of: {', '.join(sorted(allowed))}"
+                (
+                    (*at, k),
+                    f"config key '{_path((*at, k))}' is not a known key; "
+                    f"expected one of: {', '.join(sorted(allowed))}",
+                )
                 for k in extra
             ]
-    if error.validator == "required":
-        return [f"config key '{where}': {error.message}"]
-    if error.validator == "enum":
+    if error.validator == "required" and isinstance(error.instance, dict):
         return [
-            f"config key '{where}' = {error.instance!r}: expected one of "
-            f"{', '.join(map(repr, error.validator_value))}"
+            ((*at, k), f"config key '{_path((*at, k))}' is missing")
+            for k in error.validator_value
+            if k not in error.instance
         ]
-    if error.validator == "propertyNames":
-        return [
-            f"config key '{where}': the name {error.instance!r} is not allowed ({error.message})"
-        ]
-    return [f"config key '{where}' = {error.instance!r}: {error.message}"]
+    if _alternatives(error):  # every alternative failed at this very value: one line
+        reasons = "; or ".join(dict.fromkeys(_reason(e) for e in error.context))
+        return [(at, f"config key '{where}' = {_short(error.instance)}: {reasons}")]
+    return [(at, f"config key '{where}' = {_short(error.instance)}: {_reason(error)}")]
+
+
+def _schema_problems(
+    instance, schema: dict, prefix: tuple = (), skip: set | None = None
+) -> list[tuple[tuple, str]]:
+    """(path, line) per schema violation, sorted by path; paths in ``skip`` (or under them) are
+    left out (already reported, e.g. as non-finite)."""
+    validator = _validator_class()(schema)
+    out: list[tuple[tuple, str]] = []
+    for error in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path))):
+        leaves = [error]
+        if error.context and not _alternatives(error):  # report the most specific causes
+            leaves = [e for e in error.context if not e.context] or leaves
+        for leaf in leaves:
+            for at, line in _describe(leaf, schema, prefix):
+                if skip and any(at[: len(s)] == s for s in skip):
+                    continue
+                if line not in (x for _, x in out):
+                    out.append((at, line))
+    return out
 
 
 def validate_schema(config: dict, schema: dict) -> list[str]:
     """All schema violations of ``config`` as readable lines (empty when valid)."""
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(schema)
-    problems: list[str] = []
-    for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.path))):
-        leaves = [error]
-        if error.context:  # anyOf/oneOf: report the most specific causes
-            leaves = [e for e in error.context if not e.context] or leaves
-        for leaf in leaves:
-            problems.extend(_describe(leaf, schema))
-    return problems
+    return [line for _, line in _schema_problems(config, schema)]
 
 
 def _missing(instance: Any, schema: dict, root: dict, path: list) -> list[str]:
@@ -150,6 +362,19 @@ def _format_value(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _expanded_names(where: str, prefix: str, values: list) -> list[str]:
+    """``<prefix><value>`` per value; two values that print alike (e.g. 0.1 and 0.1000001 under
+    ``:g``) would make one name for two settings, so they are an error."""
+    names = [f"{prefix}{_format_value(v)}" for v in values]
+    clash = sorted({n for n in names if names.count(n) > 1})
+    if clash:
+        raise ConfigError(
+            f"config key '{where}': the values {values!r} give the same name(s) {clash}; "
+            "use values that differ in their first 6 significant digits"
+        )
+    return names
+
+
 def expand_sweep(name: str, merged: dict) -> dict[str, dict]:
     """An experiment with ``sweep: {dotted.key: [v1, v2, ...]}`` becomes one experiment per value,
     named ``<name>-<leaf><value>`` (e.g. ``rnn_noise-noise_sd0.4``); without a sweep, itself."""
@@ -160,7 +385,8 @@ def expand_sweep(name: str, merged: dict) -> dict[str, dict]:
     if rest:
         raise ConfigError(f"config key 'experiments.{name}.sweep': one swept key at a time")
     leaf = key.split(".")[-1]
-    return {f"{name}-{leaf}{_format_value(v)}": _set_dotted(merged, key, v) for v in values}
+    names = _expanded_names(f"experiments.{name}.sweep.{key}", f"{name}-{leaf}", values)
+    return {full: _set_dotted(merged, key, v) for full, v in zip(names, values, strict=True)}
 
 
 @dataclass
@@ -172,34 +398,52 @@ class Resolved:
     panels: dict[str, dict[str, list[str]]]  # panel -> table kind -> expanded experiment names
     generative: dict[str, dict] = None  # expanded generative model name -> spec, dataset, steps
     generative_groups: dict[str, list[str]] = None
+    # config `dsprites` with `path` absolute (resolved against the repository root) or None
+    dsprites: dict = None
 
     def group_of(self, name: str) -> str:
         return next(g for g, names in self.groups.items() if name in names)
 
 
-def expand_generative(config: dict) -> tuple[dict[str, dict], dict[str, list[str]]]:
+def expand_generative(
+    config: dict, schema: dict | None = None
+) -> tuple[dict[str, dict], dict[str, list[str]]]:
     """Generative model entries → one model per (swept hyperparameter value, seed), named
-    ``<entry>-<hp><value>-s<seed>`` (or ``<entry>-s<seed>`` without a sweep)."""
+    ``<entry>-<hp><value>-s<seed>`` (or ``<entry>-s<seed>`` without a sweep). With the
+    ``schema``, each swept value is checked against ``$defs/hyperparameters``."""
     from disentangle.generative import hyperparameters
 
-    models, groups = {}, {}
+    hp_schemas = (schema or {}).get("$defs", {}).get("hyperparameters", {}).get("properties", {})
+    models, groups, problems = {}, {}, []
     for name, entry in config.get("generative", {}).get("models", {}).items():
+        where = f"generative.models.{name}"
         allowed = hyperparameters(entry["method"])
-        fixed = dict(entry.get("hyper", {}))
-        sweep = entry.get("sweep", {})
-        for key in [*fixed, *sweep]:
-            if key not in allowed:
-                raise ConfigError(
-                    f"config key 'generative.models.{name}': {entry['method']} has no "
-                    f"hyperparameter {key!r}; expected one of: {', '.join(sorted(allowed))}"
-                )
+        fixed = dict(entry.get("hyper") or {})
+        sweep = entry.get("sweep") or {}
+        unknown = [k for k in [*fixed, *sweep] if k not in allowed]
+        for key in unknown:
+            problems.append(
+                f"config key '{where}': {entry['method']} has no "
+                f"hyperparameter {key!r}; expected one of: {', '.join(sorted(allowed))}"
+            )
         (hp, values), *rest = sweep.items() if sweep else [(None, [None])]
         if rest:
-            raise ConfigError(f"config key 'generative.models.{name}.sweep': one key at a time")
+            problems.append(f"config key '{where}.sweep': one key at a time")
+        if unknown or rest:
+            continue
+        if hp is not None and hp in hp_schemas:
+            sub = {**hp_schemas[hp], "$defs": schema["$defs"]}
+            for i, value in enumerate(values):
+                at = ("generative", "models", name, "sweep", hp, i)
+                problems += [line for _, line in _schema_problems(value, sub, at)]
+        try:
+            labels = _expanded_names(f"{where}.sweep.{hp}", f"-{hp}", values) if hp else [""]
+        except ConfigError as err:
+            problems.append(str(err))
+            continue
         groups[name] = []
-        for value in values:
+        for value, label in zip(values, labels, strict=True):
             for seed in entry["seeds"]:
-                label = f"-{hp}{_format_value(value)}" if hp else ""
                 full = f"{name}{label}-s{seed}"
                 hyper = {**fixed, **({hp: value} if hp else {})}
                 models[full] = {
@@ -211,19 +455,45 @@ def expand_generative(config: dict) -> tuple[dict[str, dict], dict[str, list[str
                     "swept_value": value,
                 }
                 groups[name].append(full)
+    if problems:
+        raise ConfigError("\n".join(problems))
     return models, groups
+
+
+def _merged_problems(
+    group: str, full: str, settings: dict, sweep: dict | None, exp_schema: dict
+) -> list[str]:
+    """Schema violations of one merged, expanded experiment. A violation at the swept key is
+    reported at the sweep's value (``experiments.<group>.sweep.<key>[i]``)."""
+    swept = None
+    if sweep:
+        (key, values), *_ = sweep.items()
+        swept = tuple(key.split("."))
+    out = []
+    for at, line in _schema_problems(settings, exp_schema, ("experiments", full)):
+        rel = at[2:]
+        if swept is not None and rel[: len(swept)] == swept:
+            value = settings
+            for part in swept:
+                value = value[part]
+            index = next((i for i, v in enumerate(values) if v == value), None)
+            key = _path(("experiments", group, "sweep", ".".join(swept)))
+            if index is not None and "is not a known key" not in line:
+                key += f"[{index}]"  # the value is wrong, not the swept key's name
+            line = line.replace(f"config key '{_path(at)}'", f"config key '{key}'")
+        out.append(f"{line} (experiment '{full}', defaults merged)")
+    return out
 
 
 def resolve_experiments(config: dict, schema: dict) -> Resolved:
     """Every experiment with the defaults merged in and sweeps expanded, checked for completeness
     and consistency; every panel's table requests resolved to experiment names."""
-    import jsonschema
-
     problems: list[str] = []
     experiments, groups = {}, {}
     exp_schema = {**schema["$defs"]["experiment"], "$defs": schema["$defs"]}
     for name, entry in config["experiments"].items():
         merged = deep_merge(config["defaults"], entry or {})
+        sweep = copy.deepcopy(merged.get("sweep"))
         try:
             expanded = expand_sweep(name, merged)
         except ConfigError as err:
@@ -234,20 +504,24 @@ def resolve_experiments(config: dict, schema: dict) -> Resolved:
             problems += _missing(
                 settings, schema["$defs"]["experiment"], schema, ["experiments", full]
             )
-            for error in jsonschema.Draft202012Validator(exp_schema).iter_errors(settings):
-                problems.extend(f"experiment '{full}': {line}" for line in _describe(error, schema))
+            problems += _merged_problems(name, full, settings, sweep, exp_schema)
             experiments[full] = settings
     if problems:
         raise ConfigError("\n".join(problems))
     for name, settings in experiments.items():
+        group = next(g for g, names in groups.items() if name in names)
         try:
             ExperimentSpec.from_dict(name, settings)
         except (TypeError, ValueError) as err:
-            problems.append(f"experiment '{name}' (defaults merged): {err}")
+            # TaskSpec names the setting first ("task.dim = 3: ..."): point the key at it
+            named = re.match(r"(task\.[a-z_]+)\b", str(err))
+            key = f"experiments.{group}" + (f".{named.group(1)}" if named else "")
+            problems.append(f"config key '{key}' (experiment '{name}', defaults merged): {err}")
     try:
-        generative, generative_groups = expand_generative(config)
+        generative, generative_groups = expand_generative(config, schema)
     except ConfigError as err:
-        raise ConfigError(str(err)) from None
+        problems.append(str(err))
+        generative, generative_groups = {}, {}
     panels: dict[str, dict[str, list[str]]] = {}
     for panel, entry in config["panels"].items():
         panels[panel] = {}
@@ -287,14 +561,50 @@ def resolve_experiments(config: dict, schema: dict) -> Resolved:
         if "ood_r2" in panels[panel] and "baselines" not in panels[panel]:
             panels[panel]["baselines"] = list(panels[panel]["ood_r2"])
         problems += _claim_problems(panel, entry, panels[panel])
-    task_exp = config.get("comparison", {}).get("task_experiment")
+    problems += _analysis_problems(config, experiments, panels)
+    comparison = config.get("comparison") or {}
+    task_exp = comparison.get("task_experiment")
     if task_exp is not None and task_exp not in experiments:
         problems.append(
-            f"config key 'comparison.task_experiment' = {task_exp!r}: expected an experiment"
+            f"config key 'comparison.task_experiment' = {task_exp!r}: expected an experiment; "
+            f"one of: {', '.join(sorted(experiments))}"
         )
+    for i, net in enumerate(comparison.get("networks") or []):
+        if net not in experiments:
+            problems.append(
+                f"config key 'comparison.networks[{i}]' = {net!r}: expected an experiment; "
+                f"one of: {', '.join(sorted(experiments))}"
+            )
     if problems:
         raise ConfigError("\n".join(problems))
     return Resolved(experiments, groups, panels, generative, generative_groups)
+
+
+def _analysis_problems(config: dict, experiments: dict, panels: dict) -> list[str]:
+    """The single-network analyses use the network (analysis.n_tasks, analysis.seed) of each
+    experiment a panel reads them for; that network must exist (no fallback to another one)."""
+    analysis = config["analysis"]
+    n_tasks, seed = analysis["n_tasks"], analysis["seed"]
+    problems, done = [], set()
+    for panel, kinds in panels.items():
+        for kind in sorted(ANALYSIS_KINDS & set(kinds)):
+            for name in kinds[kind]:
+                if name in done or name not in experiments:
+                    continue
+                done.add(name)
+                exp = experiments[name]
+                reader = f"experiment {name!r} (panel {panel!r}, table {kind!r})"
+                if n_tasks not in exp["n_tasks"]:
+                    problems.append(
+                        f"config key 'analysis.n_tasks' = {n_tasks!r}: {reader} has no network "
+                        f"with {n_tasks} tasks; expected one of its n_tasks {exp['n_tasks']}"
+                    )
+                if seed not in exp["seeds"]:
+                    problems.append(
+                        f"config key 'analysis.seed' = {seed!r}: {reader} has no network with "
+                        f"seed {seed}; expected one of its seeds {exp['seeds']}"
+                    )
+    return problems
 
 
 def _claim_problems(panel: str, entry: dict, kinds: dict[str, list[str]]) -> list[str]:
@@ -320,30 +630,87 @@ def _claim_problems(panel: str, entry: dict, kinds: dict[str, list[str]]) -> lis
     return problems
 
 
+def repository_root(schema_path: str | Path) -> Path:
+    """The repository that holds ``workflow/schemas/config.schema.yaml``."""
+    return Path(schema_path).resolve().parents[2]
+
+
+def resolve_dsprites(config: dict, root: str | Path) -> tuple[dict, list[str]]:
+    """Config ``dsprites`` with a relative ``path`` resolved against ``root``, and the problems:
+    ``procedural`` takes no path; ``npz`` needs ``path`` naming an existing zip archive (the
+    original dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz) holding ``imgs``,
+    ``latents_classes`` and ``latents_values`` (the arrays' shapes and contents are checked by the
+    loader, ``disentangle.data.dsprites``). The workflow never downloads it."""
+    entry = dict(config.get("dsprites") or {"source": "procedural", "path": None})
+    source, path = entry.get("source"), entry.get("path")
+    if source == "procedural":
+        if path is not None:
+            return entry, [
+                f"config key 'dsprites.path' = {path!r}: expected null with dsprites.source "
+                "'procedural' (set dsprites.source: npz to read a file)"
+            ]
+        return entry, []
+    if not isinstance(path, str) or not path.strip():
+        return entry, [
+            f"config key 'dsprites.path' = {path!r}: dsprites.source 'npz' needs the path of "
+            "the dSprites archive (dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz; relative "
+            "to the repository root)"
+        ]
+    full = Path(path).expanduser()
+    full = full if full.is_absolute() else Path(root) / full
+    entry["path"] = str(full)
+    if not full.is_file():
+        return entry, [
+            f"config key 'dsprites.path' = {path!r}: {full} does not exist or is not a file"
+        ]
+    try:
+        with zipfile.ZipFile(full) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError) as err:
+        return entry, [f"config key 'dsprites.path' = {path!r}: {full} is not an .npz ({err})"]
+    lacking = [m.removesuffix(".npy") for m in DSPRITES_MEMBERS if m not in names]
+    if lacking:
+        return entry, [
+            f"config key 'dsprites.path' = {path!r}: {full} lacks the array(s) {lacking} of "
+            "the dSprites archive"
+        ]
+    return entry, []
+
+
 def load_and_check(
-    config: dict, schema_path: str | Path, notebook_dir: str | Path | None = None
+    config: dict,
+    schema_path: str | Path,
+    notebook_dir: str | Path | None = None,
+    root: str | Path | None = None,
 ) -> Resolved:
     """Validate ``config`` against the schema, resolve and check experiments and panels.
 
-    Raises ``ConfigError`` listing every problem.
+    ``root`` (relative ``dsprites.path`` is resolved against it) defaults to the repository that
+    holds ``schema_path``. Raises ``ConfigError`` listing every problem.
     """
     schema = yaml.safe_load(Path(schema_path).read_text())
-    problems = validate_schema(config, schema)
+    if not isinstance(config, dict):
+        raise _invalid([f"expected a mapping of config keys, got {config!r}"])
+    nonfinite = nonfinite_problems(config)
+    skip = {at for at, _ in nonfinite}
+    problems = [line for _, line in nonfinite]
+    problems += [line for _, line in _schema_problems(config, schema, skip=skip)]
     if problems:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+        raise _invalid(problems)
     try:
         resolved = resolve_experiments(config, schema)
     except ConfigError as err:
-        raise ConfigError("invalid configuration:\n  " + str(err).replace("\n", "\n  ")) from None
+        raise _invalid(str(err).splitlines()) from None
+    resolved.dsprites, problems = resolve_dsprites(config, root or repository_root(schema_path))
     if notebook_dir is not None:
-        missing = [
+        problems += [
             f"config key 'panels.{p}.notebook': {Path(notebook_dir) / (e['notebook'] + '.py')}"
             " does not exist"
             for p, e in config["panels"].items()
             if not (Path(notebook_dir) / f"{e['notebook']}.py").exists()
         ]
-        if missing:
-            raise ConfigError("invalid configuration:\n  " + "\n  ".join(missing))
+    if problems:
+        raise _invalid(problems)
     return resolved
 
 

@@ -7,9 +7,18 @@ import shlex
 import sys
 from pathlib import Path
 
-from disentangle.config import TABLES, ConfigError, load_and_check, training_spec_json
+from disentangle.config import (
+    TABLES,
+    ConfigError,
+    check_yaml_files,
+    load_and_check,
+    training_spec_json,
+)
 
 try:
+    # duplicate keys (Snakemake's YAML loader keeps the last silently) in every config file read:
+    # config/config.yaml, each --configfile and the ones a --profile names
+    check_yaml_files(workflow.configfiles)
     RESOLVED = load_and_check(
         config,
         Path(workflow.current_basedir) / "../schemas/config.schema.yaml",
