@@ -17,6 +17,7 @@ from disentangle.generative.train import (
     represent,
     train_generative,
 )
+from disentangle.io import atomic_torch_save
 
 QUIET = {"log": lambda msg: None}
 SMALL_DISC = {"discriminator_hidden": [32, 32]}
@@ -151,7 +152,7 @@ def test_load_and_represent(tmp_path, vectors):
     with pytest.raises(ValueError, match="observations"):
         represent(model, d.x[:5, :3], d.u[:5])
     with pytest.raises(ValueError, match="not a generative model file"):
-        torch.save({"format": "other"}, tmp_path / "x.pt")
+        atomic_torch_save({"format": "other"}, tmp_path / "x.pt")  # with its SHA-256 sidecar
         load_generative(str(tmp_path / "x.pt"))
 
 

@@ -12,6 +12,7 @@ import torch
 
 from conftest import REPO, assert_same_weights, tiny_experiment, train_command
 from disentangle.data.ingredients import write_ingredients
+from disentangle.integrity import sidecar_path
 from disentangle.training import train_ensemble
 
 
@@ -171,7 +172,9 @@ def test_killed_process_resumes(tmp_path):
         command(tmp_path / "m.pt", ckpt), env=env, cwd=REPO, stderr=subprocess.PIPE, text=True
     )
     deadline = time.time() + 120
-    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+    # the SHA-256 sidecar is renamed into place right after the checkpoint: wait for it, so that
+    # the kill cannot fall between the two renames (a checkpoint without it is not resumed)
+    while not sidecar_path(ckpt).exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
     assert ckpt.exists(), "no checkpoint appeared before the process ended"
     os.kill(proc.pid, signal.SIGKILL)

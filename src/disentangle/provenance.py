@@ -3,8 +3,9 @@
 ``write_sidecar(path, **extra)`` writes ``<path>.provenance.json`` next to a model or figure: the
 git commit, package versions, Python and platform, the device (and CUDA/cuDNN versions, GPU name),
 the determinism settings in force, the thread count, and whatever the caller adds (seeds, spec
-hash, preset). No timestamps, so that two runs of the same commit on the same machine write
-identical files.
+hash, preset, and ``inputs``: the path and verified SHA-256 of each file the artefact was built
+from, as ``load_ingredients`` returned it, so that a model names the exact bytes it was trained
+on). No timestamps, so that two runs of the same commit on the same machine write identical files.
 
 ``configure_determinism(device)``: on CUDA, set ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` (needed by
 deterministic cuBLAS), turn TF32 off for matmuls and convolutions (full float32, as on the CPU),

@@ -13,7 +13,16 @@ BCE is computed from logits (``binary_cross_entropy_with_logits``), the numerica
 the authors' Sigmoid + BCELoss; the two agree to rounding wherever BCELoss does not clamp.
 
 Checkpoints go to an undeclared path and carry a hash of the spec and ingredients; a killed job
-resumes from the last one. The final model file is written atomically.
+resumes from the last one. The final model file is written atomically, with a SHA-256 sidecar that
+``load_trained`` checks, and holds tensors and plain data only (it loads with ``weights_only=True``;
+``disentangle.integrity``). A damaged checkpoint is never resumed from: the run starts from scratch
+(``io.load_checkpoint``), which ends with the same weights.
+
+A loss that turns NaN or infinite stops training with ``NonFiniteLoss`` (exit status 1, one line
+naming the experiment, the step and the members) and no model file: a diverged network would
+otherwise pass into every metric and figure as a result. The check reads the loss sums that the
+log already brings to the CPU (every ``log_every`` steps, before each checkpoint and at the end),
+so it costs no extra device synchronisation.
 """
 
 from __future__ import annotations
@@ -27,8 +36,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from disentangle.experiment import ExperimentSpec
-from disentangle.io import atomic_torch_save, file_digest, load_checkpoint
+from disentangle.experiment import ExperimentSpec, Member
+from disentangle.io import atomic_torch_save, load_checkpoint, load_torch, unlink
 from disentangle.models import Readout, architecture
 from disentangle.preemption import Preempted, preemptible
 from disentangle.provenance import configure_determinism, write_sidecar
@@ -39,6 +48,23 @@ from disentangle.tasks.evidence import TaskSpec, build_inputs, sample_trials, tr
 MODEL_FORMAT = "disentangle.model/1"
 CHECKPOINT_FORMAT = "disentangle.checkpoint/1"  # shared by every trainer (io.load_checkpoint)
 DATA_BLOCK = 50  # training batches drawn per generator call: fixed, so data never depend on K
+
+
+class NonFiniteLoss(SystemExit):
+    """Training diverged: a loss (or, after the last step, a weight) is NaN or infinite.
+
+    A ``SystemExit`` whose code is its one-line message, so that the command line stops with exit
+    status 1 and that line (no traceback) in the job's log, before anything is written.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def describe_members(members: list[Member]) -> str:
+    """``(n_tasks=2, seed=0), (n_tasks=6, seed=1)``: members as a message names them."""
+    return ", ".join(f"(n_tasks={m.n_tasks}, seed={m.seed})" for m in members)
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -148,9 +174,10 @@ def decision_accuracy(
     return correct.sum(dim=(1, 2, 3)) / (b * t * mask.sum(dim=1))
 
 
-def checkpoint_guard(exp: ExperimentSpec, ingredients_path: str) -> str:
-    """What a checkpoint must match to be resumed: the spec and the ingredients' bytes."""
-    return f"{exp.digest()}-{file_digest(ingredients_path)}"
+def checkpoint_guard(exp: ExperimentSpec, ingredients_sha256: str) -> str:
+    """What a checkpoint must match to be resumed: the spec and the ingredients' bytes (their
+    SHA-256, as ``load_ingredients`` verified it; 16 hex characters kept)."""
+    return f"{exp.digest()}-{ingredients_sha256[:16]}"
 
 
 def _format_seconds(s: float) -> str:
@@ -194,7 +221,7 @@ def train_ensemble(
     k = len(members)
     spec = exp.training
 
-    guard = checkpoint_guard(exp, ingredients_path)
+    guard = checkpoint_guard(exp, ingredients["sha256"])
     ckpt_path = Path(checkpoint_path)
     start, history = 0, []
     window = torch.zeros((2, k), device=dev)  # running sums of loss and accuracy since last log
@@ -209,7 +236,22 @@ def train_ensemble(
         window_n = ckpt["window_n"]
         log(f"resuming {exp.name} from checkpoint at step {start}/{spec.n_batches}")
 
+    def ensure_finite(done: int, window_loss: torch.Tensor) -> None:
+        """Stop if a member's loss was NaN or inf in the window ending at step ``done``: losses
+        are >= 0, so the window's sum (or mean) is finite exactly when every term is."""
+        bad = [
+            m for m, ok in zip(members, torch.isfinite(window_loss).tolist(), strict=True) if not ok
+        ]
+        if bad:
+            raise NonFiniteLoss(
+                f"{exp.name}: non-finite loss (NaN or inf) by step {done} "
+                f"(in steps {done - window_n + 1}-{done}) for member(s) {describe_members(bad)}; "
+                "stopping without writing the model file"
+            )
+
     def save_checkpoint(step: int) -> None:
+        window_cpu = window.cpu()
+        ensure_finite(step, window_cpu[0])  # never checkpoint a diverged run
         atomic_torch_save(
             {
                 "format": CHECKPOINT_FORMAT,
@@ -219,7 +261,7 @@ def train_ensemble(
                 "readout": readout.state_dict(),
                 "optimizer": opt.state_dict(),
                 "history": history,
-                "window": window.cpu(),
+                "window": window_cpu,
                 "window_n": window_n,
             },
             ckpt_path,
@@ -254,6 +296,7 @@ def train_ensemble(
             done = step + 1
             if done % spec.log_every == 0 or done == spec.n_batches:
                 means = (window / window_n).cpu()
+                ensure_finite(done, means[0])
                 for i, m in enumerate(members):
                     history.append(
                         {
@@ -288,7 +331,18 @@ def train_ensemble(
             if done % spec.checkpoint_every == 0 and done < spec.n_batches:
                 save_checkpoint(done)
 
+    # the last update can still overflow a weight after a finite loss: one check, once
+    finite = torch.ones(k, dtype=torch.bool, device=dev)
+    for p in params:
+        finite &= torch.isfinite(p.detach()).reshape(k, -1).all(dim=1)
+    bad = [m for m, ok in zip(members, finite.tolist(), strict=True) if not ok]
+    if bad:
+        raise NonFiniteLoss(
+            f"{exp.name}: non-finite weights (NaN or inf) after step {spec.n_batches} for "
+            f"member(s) {describe_members(bad)}; stopping without writing the model file"
+        )
     wall = time.perf_counter() - t_start
+    inputs = {"ingredients": {"path": str(ingredients_path), "sha256": ingredients["sha256"]}}
     result = {
         "format": MODEL_FORMAT,
         "experiment": exp.name,
@@ -302,11 +356,12 @@ def train_ensemble(
         "info": {
             "device": str(dev),
             "threads": torch.get_num_threads(),
-            "torch": torch.__version__,
+            "torch": str(torch.__version__),  # a plain str: TorchVersion fails weights_only
             "determinism": determinism,
             "wall_seconds_last_session": wall,
             "resumed_from": start,
             "guard": guard,
+            "inputs": inputs,
         },
     }
     atomic_torch_save(result, out_path)
@@ -317,9 +372,10 @@ def train_ensemble(
         spec_hash=exp.digest(),
         members=[(m.n_tasks, m.seed) for m in members],
         guard=guard,
+        inputs=inputs,
     )
     if cleanup:
-        ckpt_path.unlink(missing_ok=True)  # the final artefact supersedes the checkpoint
+        unlink(ckpt_path)  # the final artefact supersedes the checkpoint (and its sidecar)
     final = [h["accuracy"] for h in history[-k:]] if history else [math.nan]
     log(
         f"done: {exp.name} in {_format_seconds(wall)} "
@@ -329,10 +385,14 @@ def train_ensemble(
 
 
 def load_trained(path: str, device: str | torch.device = "cpu"):
-    """Read a model file: the spec, the trained ensemble (eval mode), its read-out and encoders."""
-    obj = torch.load(path, map_location="cpu", weights_only=False)
+    """Read a model file: the spec, the trained ensemble (eval mode), its read-out and encoders.
+
+    The file is checked against its SHA-256 sidecar first (``IntegrityError`` if it is damaged or
+    has none) and loaded with ``weights_only=True``; ``obj["sha256"]`` is its digest."""
+    obj, digest = load_torch(path, with_digest=True)
     if not isinstance(obj, dict) or obj.get("format") != MODEL_FORMAT:
         raise ValueError(f"{path}: not a model file of format {MODEL_FORMAT}")
+    obj["sha256"] = digest
     exp = ExperimentSpec.from_dict(obj["experiment"], obj["spec"])
     arch = architecture(exp.architecture)
     n_tasks = [n for n, _ in obj["members"]]

@@ -4,14 +4,15 @@ For every network of the ensemble: its frozen mixing encoder f and its boundary 
 whole experiment: the evaluation trials on which decoders are fitted and tested. All of it is
 derived from named seeds, so the file can always be regenerated bit for bit; writing it once makes
 the DAG explicit and lets every later stage use exactly the same f, C and trials.
+
+The file holds tensors and plain data only (it loads with ``weights_only=True``) and has a SHA-256
+sidecar that ``load_ingredients`` checks (``disentangle.integrity``).
 """
 
 from __future__ import annotations
 
-import torch
-
 from disentangle.experiment import ExperimentSpec
-from disentangle.io import atomic_torch_save
+from disentangle.io import atomic_torch_save, load_torch
 from disentangle.tasks.encoder import init_encoder_member
 from disentangle.tasks.evidence import boundary_normals, evaluation_set
 
@@ -42,7 +43,12 @@ def write_ingredients(
 
 
 def load_ingredients(path: str) -> dict:
-    obj = torch.load(path, map_location="cpu", weights_only=False)
+    """The ingredients at ``path``, checked against their SHA-256 sidecar (``IntegrityError`` if
+    damaged or unrecorded). The returned dict also has ``sha256``, the digest of the file's bytes
+    (not stored in the file), so that what is built from it can record exactly which input it
+    read without hashing the file again."""
+    obj, digest = load_torch(path, with_digest=True)
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise ValueError(f"{path}: not an ingredients file of format {FORMAT}")
+    obj["sha256"] = digest
     return obj

@@ -11,15 +11,21 @@ VAE family), one minibatch per step drawn uniformly with replacement. dlib train
 
 Checkpoints (the ``training`` module's format and loader) go to an undeclared path and carry a
 guard: a hash of the spec, seed, step count, batch size and the data source's identity. A
-truncated, foreign or other-settings checkpoint restarts the run from scratch. The final file is
-written atomically and holds the model state, the spec and the training history;
-``load_generative`` rebuilds the model, and ``represent`` turns observations into codes.
+damaged (SHA-256 mismatch, truncated), foreign or other-settings checkpoint restarts the run from
+scratch, which ends with the same weights. The final file is written atomically with a SHA-256
+sidecar, holds tensors and plain data only (the model state, the spec and the training history)
+and loads with ``weights_only=True``; ``load_generative`` checks and rebuilds the model, and
+``represent`` turns observations into codes.
+
+A logged number (the loss and its terms, already Python floats) that is NaN or infinite stops the
+run at that step with ``training.NonFiniteLoss`` (exit status 1, one line) and no model file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -30,11 +36,11 @@ import torch
 
 from disentangle.generative import build_model, split_spec
 from disentangle.generative.base import GenerativeModel
-from disentangle.io import atomic_torch_save, load_checkpoint
+from disentangle.io import atomic_torch_save, load_checkpoint, load_torch, unlink
 from disentangle.preemption import Preempted, preemptible
 from disentangle.provenance import write_sidecar
 from disentangle.seeding import derive_seed, generator
-from disentangle.training import CHECKPOINT_FORMAT, make_adam, resolve_device
+from disentangle.training import CHECKPOINT_FORMAT, NonFiniteLoss, make_adam, resolve_device
 
 MODEL_FORMAT = "disentangle.generative/1"
 
@@ -151,6 +157,12 @@ def train_generative(
             x = x.to(dev)
             u = None if u is None else u.to(dev)
             losses, logs = model.losses(x, u, step, generator("generative-noise", seed, step))
+            bad = [key for key, value in logs.items() if not math.isfinite(value)]
+            if bad:  # the logs are floats already: checking every step costs nothing
+                raise NonFiniteLoss(
+                    f"{method} (seed {seed}): non-finite {', '.join(bad)} (NaN or inf) at step "
+                    f"{step + 1}; stopping without writing the model file"
+                )
             apply_gradients(model, losses, optimizers)
             for key, value in logs.items():
                 window[key] = window.get(key, 0.0) + value
@@ -176,6 +188,11 @@ def train_generative(
             if done % checkpoint_every == 0 and done < n_steps:
                 save_checkpoint(done)
 
+    if not all(torch.isfinite(p.detach()).all() for p in model.parameters()):
+        raise NonFiniteLoss(  # the last update overflowed a weight after a finite loss
+            f"{method} (seed {seed}): non-finite weights (NaN or inf) after step {n_steps}; "
+            "stopping without writing the model file"
+        )
     wall = time.perf_counter() - t_start
     result = {
         "format": MODEL_FORMAT,
@@ -191,7 +208,7 @@ def train_generative(
             "data": data_source.describe(),
             "device": str(dev),
             "threads": torch.get_num_threads(),
-            "torch": torch.__version__,
+            "torch": str(torch.__version__),  # a plain str: TorchVersion fails weights_only
             "wall_seconds_last_session": wall,
             "resumed_from": start,
             "guard": guard,
@@ -200,16 +217,19 @@ def train_generative(
     atomic_torch_save(result, out_path)
     write_sidecar(out_path, dev, method=method, seed=seed, spec=spec, guard=guard)
     if cleanup:
-        ckpt_path.unlink(missing_ok=True)
+        unlink(ckpt_path)  # and its sidecar
     log(f"done: {method} (seed {seed}), {n_steps - start} steps in {wall:.1f} s")
     return result
 
 
 def load_generative(path: str, device: str = "cpu") -> tuple[GenerativeModel, dict]:
-    """Rebuild a trained model (eval mode) from a file written by ``train_generative``."""
-    obj = torch.load(path, map_location="cpu", weights_only=False)
+    """Rebuild a trained model (eval mode) from a file written by ``train_generative``, after
+    checking it against its SHA-256 sidecar (``IntegrityError`` if damaged or unrecorded) and
+    loading it with ``weights_only=True``; ``obj["sha256"]`` is the file's digest."""
+    obj, digest = load_torch(path, with_digest=True)
     if not isinstance(obj, dict) or obj.get("format") != MODEL_FORMAT:
         raise ValueError(f"{path}: not a generative model file (expected format {MODEL_FORMAT})")
+    obj["sha256"] = digest
     model = build_model(obj["spec"], obj["observation_shape"], obj["n_aux"])
     model.load_state_dict(obj["model"])
     return model.to(resolve_device(device)).eval(), obj
