@@ -146,3 +146,12 @@ def test_ideal_code_decoder_rejects_bad_arguments():
         ideal_code_decoder(c, torch.eye(3), 0.0, 0.01)
     with pytest.raises(ValueError, match="penalty"):
         ideal_code_decoder(c, torch.eye(2), 0.0, -1.0)
+
+
+def test_pick_member_has_no_fallback():
+    from disentangle.analysis.tables import pick_member
+
+    members = [(2, 0), (24, 0), (2, 1), (24, 1)]
+    assert pick_member(members, 24, 1) == 3
+    with pytest.raises(SystemExit, match="analysis.n_tasks = 6, analysis.seed = 0"):
+        pick_member(members, 6, 0)

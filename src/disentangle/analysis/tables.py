@@ -43,11 +43,16 @@ from disentangle.tasks.evidence import TaskSpec, boundary_normals, sample_trials
 
 
 def pick_member(members: list[tuple[int, int]], n_tasks: int, seed: int) -> int:
-    """Index of the network (n_tasks, seed), else the one with the most tasks and the first seed."""
-    if (n_tasks, seed) in members:
-        return members.index((n_tasks, seed))
-    most = max(n for n, _ in members)
-    return next(i for i, (n, _) in enumerate(members) if n == most)
+    """Index of the network (n_tasks, seed) that ``analysis.n_tasks`` / ``analysis.seed`` name.
+
+    There is no fallback: validation checks that every analysed experiment has that network, so
+    a missing one here is an error (it used to fall back silently to another network)."""
+    if (n_tasks, seed) not in members:
+        raise SystemExit(
+            f"analysis.n_tasks = {n_tasks}, analysis.seed = {seed}: this ensemble has no such"
+            f" network (it has {sorted(members)})"
+        )
+    return members.index((n_tasks, seed))
 
 
 def angle_table(
