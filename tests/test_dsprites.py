@@ -415,3 +415,16 @@ def test_render_all_full_set(tmp_path):
     frames = ds.load_frames(path, idx)
     np.testing.assert_array_equal(frames, ds.render_flat(idx))
     assert 0.03 < ds.load_frames(path, np.arange(0, ds.N_IMAGES, 97)).mean() < 0.06
+
+
+def test_original_latents_enumerate_the_grid_in_storage_order():
+    """The tables ``load_npz`` holds DeepMind's file to: row i is flat index i."""
+    classes, values = ds.original_latents(50_000)
+    assert classes.shape == values.shape == (50_000, 6)
+    assert (classes[:, 0] == 0).all() and (values[:, 0] == 1.0).all()  # color: one value
+    np.testing.assert_array_equal(ds.factors_to_index(classes[:, 1:]), np.arange(50_000))
+    np.testing.assert_array_equal(values[:, 1:], ds.factor_values(classes[:, 1:]))
+    idx = np.array([0, 7, 49_999])
+    packed = np.packbits(ds.render_flat(idx), axis=-1)
+    np.testing.assert_array_equal(ds.unpack(packed), ds.render_flat(idx))
+    np.testing.assert_array_equal(ds.unpack(packed, [2, 0]), ds.render_flat(idx[[2, 0]]))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import pandas as pd
 
@@ -41,7 +40,7 @@ def cmd_ingredients(args: argparse.Namespace) -> None:
 
 def cmd_train(args: argparse.Namespace) -> None:
     from disentangle.experiment import ExperimentSpec
-    from disentangle.io import atomic_parquet
+    from disentangle.io import atomic_parquet, unlink
     from disentangle.training import train_ensemble
 
     exp = ExperimentSpec.from_dict(args.experiment, _json(args.spec))
@@ -62,7 +61,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             id_vars=["step", "n_tasks", "seed"], var_name="metric", value_name="value"
         )
         atomic_parquet(tidy(curve.to_dict("records"), exp, _json(args.context)), args.history)
-    Path(args.checkpoint).unlink(missing_ok=True)  # every artefact is written: drop the checkpoint
+    unlink(args.checkpoint)  # every artefact is written: drop the checkpoint (and its sidecar)
 
 
 def cmd_ood(args: argparse.Namespace) -> None:
@@ -225,12 +224,20 @@ def cmd_theory(args: argparse.Namespace) -> None:
     atomic_parquet(table, args.out)
 
 
-def _generative_source(dataset: str, settings: dict, ingredients_path: str | None):
-    """The data a generative model trains on: dSprites frames, or the task's observations."""
+def _generative_source(
+    dataset: str,
+    settings: dict,
+    ingredients_path: str | None,
+    dsprites_source: str = "procedural",
+    dsprites_path: str | None = None,
+):
+    """The data a generative model trains on: dSprites frames (rendered, or read from the user's
+    copy of DeepMind's file: ``--dsprites-source npz --dsprites-path``), or the task's
+    observations (the dSprites options do not apply to them and are ignored)."""
     from disentangle.generative.sources import ArraySource, DSpritesSource
 
     if dataset == "dsprites":
-        return DSpritesSource()
+        return DSpritesSource(dsprites_source, dsprites_path)
     obs, x = _task_data(settings, ingredients_path, "train")
     return ArraySource(obs)
 
@@ -253,7 +260,13 @@ def cmd_train_generative(args: argparse.Namespace) -> None:
     from disentangle.generative.train import train_generative
 
     model = _json(args.model_spec)
-    source = _generative_source(model["dataset"], _json(args.settings), args.ingredients)
+    source = _generative_source(
+        model["dataset"],
+        _json(args.settings),
+        args.ingredients,
+        args.dsprites_source,
+        args.dsprites_path,
+    )
     result = train_generative(
         model["spec"],
         source,
@@ -280,12 +293,16 @@ def cmd_score_generative(args: argparse.Namespace) -> None:
     model, _ = load_generative(args.model)
     seed = int(info["spec"]["seed"])
     if info["dataset"] == "dsprites":
+        source = _generative_source(
+            "dsprites", settings, args.ingredients, args.dsprites_source, args.dsprites_path
+        )
         rows = dsprites_rows(
             model,
             int(settings["n_points"]),
             seed,
             int(settings["dci_estimators"]),
             settings["intervention"],
+            source=source,
         )
     else:
         obs, x = _task_data(settings, args.ingredients, "eval")
@@ -427,6 +444,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--dsprites-source", choices=("procedural", "npz"), default="procedural")
+    p.add_argument("--dsprites-path", help="DeepMind's dSprites .npz (with --dsprites-source npz)")
     p.set_defaults(func=cmd_train_generative)
     for command, func, helptext in (
         ("score-generative", cmd_score_generative, "disentanglement metrics of a model"),
@@ -441,6 +460,9 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--context", default="{}")
         p.add_argument("--out", required=True)
         p.add_argument("--threads", type=int, default=None)
+        if command == "score-generative":
+            p.add_argument("--dsprites-source", choices=("procedural", "npz"), default="procedural")
+            p.add_argument("--dsprites-path", help="DeepMind's dSprites .npz (with npz)")
         p.set_defaults(func=func)
     p = sub.add_parser("theory", help="one closed-form theory check as a tidy table")
     p.add_argument("--check", required=True, help="a key of disentangle.checks.CHECKS")

@@ -154,15 +154,16 @@ def floor_rows(
 
 
 def dsprites_rows(
-    model, n_points: int, seed: int, dci_estimators: int, intervention: dict
+    model, n_points: int, seed: int, dci_estimators: int, intervention: dict, source=None
 ) -> list[dict]:
-    """All scores of a generative model on dSprites."""
+    """All scores of a generative model on dSprites (frames from ``source``, a
+    ``DSpritesSource``; default: the procedural renderer)."""
     from disentangle.data import dsprites
     from disentangle.generative.train import factor_representation
 
     rng = np.random.default_rng(derive_seed("dsprites-eval", seed))
     factors = dsprites.sample_factors(n_points, rng)
-    represent = factor_representation(model)
+    represent = factor_representation(model, source=source)
     codes = represent(factors)
     values = dsprites.factor_values(factors)
     rows = sample_metric_rows(codes, factors, values[:, 1:], seed, dci_estimators)

@@ -183,10 +183,22 @@ TASK_INGREDIENTS = f"results/{PRESET}/data/{config['comparison']['task_experimen
 
 
 def generative_inputs(wildcards):
-    """A model trained or scored on the task data needs the task experiment's encoder f."""
+    """A model trained or scored on the task data needs the task experiment's encoder f; one on
+    dSprites read from the user's archive (config ``dsprites.source: npz``) needs that file."""
     if GENERATIVE[wildcards.gmodel]["dataset"] == "task":
         return {"ingredients": TASK_INGREDIENTS}
+    if RESOLVED.dsprites["source"] == "npz":
+        return {"dsprites": RESOLVED.dsprites["path"]}
     return {}
+
+
+def dsprites_args(wildcards):
+    """The dSprites source of a model trained or scored on dSprites (quoted shell arguments)."""
+    if GENERATIVE[wildcards.gmodel]["dataset"] != "dsprites":
+        return ""
+    if RESOLVED.dsprites["source"] == "procedural":
+        return "--dsprites-source procedural"
+    return f"--dsprites-source npz --dsprites-path {shlex.quote(RESOLVED.dsprites['path'])}"
 
 
 def ingredients_arg(wildcards, input):

@@ -5,7 +5,7 @@
 rule train_generative:
     input:
         unpack(generative_inputs),
-        code=sources("generative", "data/dsprites.py", "comparison.py"),
+        code=sources("generative", "data/dsprites.py", "data/__init__.py", "comparison.py"),
     output:
         "results/{preset}/generative/models/{gmodel}.pt",
     log:
@@ -23,10 +23,12 @@ rule train_generative:
         checkpoint="results/{preset}/checkpoints/generative/{gmodel}.ckpt",
         batch_size=config["generative"]["batch_size"],
         ingredients=ingredients_arg,
+        dsprites=dsprites_args,
     shell:
         "python -u -m disentangle train-generative --name {wildcards.gmodel:q}"
         " --model-spec {params.spec:q} --settings {params.settings:q} {params.ingredients}"
-        " --batch-size {params.batch_size:q} --out {output:q} --checkpoint {params.checkpoint:q}"
+        " {params.dsprites} --batch-size {params.batch_size:q} --out {output:q}"
+        " --checkpoint {params.checkpoint:q}"
         " --threads {threads} > {log:q} 2>&1"
 
 
@@ -50,10 +52,12 @@ rule score_generative:
         ),
         context=lambda wc: json.dumps({"preset": wc.preset}),
         ingredients=ingredients_arg,
+        dsprites=dsprites_args,
     shell:
         "python -u -m disentangle score-generative --name {wildcards.gmodel:q}"
         " --model {input.model:q} --model-spec {params.spec:q} --settings {params.settings:q}"
-        " {params.ingredients} --context {params.context:q} --out {output:q} > {log:q} 2>&1"
+        " {params.ingredients} {params.dsprites} --context {params.context:q} --out {output:q}"
+        " > {log:q} 2>&1"
 
 
 rule traversals:

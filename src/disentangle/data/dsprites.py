@@ -43,6 +43,14 @@ Every frame is drawn in a 32×32 window around its anchor (the shapes never reac
 14.2 px from it) and pasted into the 64×64 frame; frames are processed in chunks, so memory
 stays bounded for the full set (about 0.07 ms a frame on one core: ~0.75 s for 10,000 frames,
 ~40 s for all 737,280).
+
+The real file. A user who has DeepMind's ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` can
+train and score on it instead (``load_npz``; ``generative.sources.DSpritesSource(source="npz")``).
+Its frames are stored in the storage order above, so flat index i is row i of either source and the
+same factor draws select the same frames. The loader checks the layout before it trusts the file
+(arrays, shapes, dtypes, that ``latents_classes`` and ``latents_values`` enumerate this grid in
+this order, frames 0/1) and never unpickles anything: the file's ``metadata`` is a pickled dict,
+which ``allow_pickle=False`` refuses and the loader never reads.
 """
 
 from __future__ import annotations
@@ -50,6 +58,8 @@ from __future__ import annotations
 import math
 import os
 import time
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -332,12 +342,168 @@ def render_all(
     return {"render_s": t1 - t0, "write_s": time.perf_counter() - t1}
 
 
+def unpack(packed: np.ndarray, flat_indices: np.ndarray | None = None) -> np.ndarray:
+    """Frames (uint8 0/1, (n, 64, 64)) from bit-packed rows (n, 64, 8): all, or ``flat_indices``."""
+    if flat_indices is not None:
+        packed = packed[np.asarray(flat_indices)]
+    return np.unpackbits(packed, axis=-1)
+
+
 def load_frames(path: str | os.PathLike, flat_indices: np.ndarray | None = None) -> np.ndarray:
     """Read frames written by ``render_all`` (all, or those at ``flat_indices``): uint8 0/1."""
     with np.load(path) as data:
         if "imgs_packed" not in data:
             raise ValueError(f"{path}: no 'imgs_packed' array; not written by render_all")
         packed = data["imgs_packed"]
-    if flat_indices is not None:
-        packed = packed[np.asarray(flat_indices)]
-    return np.unpackbits(packed, axis=-1)
+    return unpack(packed, flat_indices)
+
+
+# --- DeepMind's file ---------------------------------------------------------------------------
+
+NPZ_NAME = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
+#: The arrays ``load_npz`` reads: name → (shape, dtype). ``metadata`` (a pickled dict) is not read.
+NPZ_ARRAYS = {
+    "imgs": ((N_IMAGES, IMAGE_SIZE, IMAGE_SIZE), np.dtype(np.uint8)),
+    "latents_classes": ((N_IMAGES, 6), np.dtype(np.int64)),
+    "latents_values": ((N_IMAGES, 6), np.dtype(np.float64)),
+}
+NPZ_CHUNK = 8192  # frames decompressed at a time: 32 MiB
+# latents_values are compared with the grid's values to this absolute tolerance: loose enough for
+# values computed in another precision, tight enough to catch a permuted or rescaled column
+NPZ_VALUE_ATOL = 1e-5
+
+
+def original_latents(n_images: int = N_IMAGES) -> tuple[np.ndarray, np.ndarray]:
+    """The original file's ``latents_classes`` (int64) and ``latents_values`` (float64), (n, 6)
+    each, for its first ``n_images`` rows: columns color, shape, scale, orientation, posX, posY."""
+    factors = index_to_factors(np.arange(int(n_images)))
+    classes = np.zeros((factors.shape[0], 6), dtype=np.int64)
+    classes[:, 1:] = factors
+    values = np.ones((factors.shape[0], 6), dtype=np.float64)  # color: one value, 1
+    values[:, 1:] = factor_values(factors)
+    return classes, values
+
+
+def _npz_member(archive: zipfile.ZipFile, key: str) -> str | None:
+    """The archive member holding array ``key`` (np.savez names it ``key.npy``)."""
+    names = set(archive.namelist())
+    return next((m for m in (f"{key}.npy", key) if m in names), None)
+
+
+def _npy_header(fh, where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """Shape, Fortran order and dtype from an .npy header, leaving ``fh`` at the data."""
+    version = np.lib.format.read_magic(fh)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(fh)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(fh)
+    raise ValueError(f"{where}: unsupported .npy format version {version}")
+
+
+def _first_bad_row(found: np.ndarray, expected: np.ndarray, close: bool = False) -> int | None:
+    """Index of the first row where ``found`` differs from ``expected``, or None."""
+    if close:
+        differs = ~np.isclose(found, expected, rtol=0.0, atol=NPZ_VALUE_ATOL)
+    else:
+        differs = found != expected
+    bad = np.flatnonzero(differs.any(axis=1))
+    return int(bad[0]) if bad.size else None
+
+
+def load_npz(path: str | os.PathLike, chunk_frames: int = NPZ_CHUNK) -> np.ndarray:
+    """DeepMind's dSprites file, checked, as bit-packed frames (737280, 64, 8) uint8: row i holds
+    flat index i, ``unpack`` restores frames (the layout ``render_all`` writes).
+
+    Checked before any frame is decompressed: it is a zip (.npz) archive holding ``imgs``,
+    ``latents_classes`` and ``latents_values`` with the shapes and dtypes of ``NPZ_ARRAYS`` (none
+    an object array: nothing is unpickled, and ``metadata`` is never read), and the latents are
+    this module's grid in its storage order (``original_latents``; a file sorted otherwise would
+    pair frames with the wrong factors). Then every frame must be 0/1. Any failure raises a
+    one-line ``ValueError`` naming the file and what is wrong.
+
+    Memory: the frames are decompressed ``chunk_frames`` at a time and kept packed 8 to a byte,
+    377 MB instead of the 2.9 GB of ``np.load(path)["imgs"]`` (which the 4 GB a training job asks
+    for would barely hold next to the model); peak ~0.5 GB with the latents. The real file is
+    compressed, so it cannot be memory-mapped; decompressing and checking takes ~10-20 s on one
+    core, once per job.
+    """
+    where = os.fspath(path)
+    if int(chunk_frames) != chunk_frames or chunk_frames < 1:
+        raise ValueError(f"chunk_frames: expected a positive integer, got {chunk_frames!r}")
+    if not os.path.isfile(where):
+        raise ValueError(f"{where}: no such file (expected DeepMind's {NPZ_NAME})")
+    if not zipfile.is_zipfile(where):
+        raise ValueError(f"{where}: not an .npz (zip) archive (expected DeepMind's {NPZ_NAME})")
+    try:
+        with zipfile.ZipFile(where) as archive:
+            return _read_npz(archive, where, int(chunk_frames))
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+        raise ValueError(f"{where}: corrupt archive ({type(err).__name__}: {err})") from None
+
+
+def _read_npz(archive: zipfile.ZipFile, where: str, chunk: int) -> np.ndarray:
+    """``load_npz``'s checks and reads, on an open archive."""
+    members = {key: _npz_member(archive, key) for key in NPZ_ARRAYS}
+    missing = [key for key, member in members.items() if member is None]
+    if missing:
+        raise ValueError(
+            f"{where}: missing array(s) {', '.join(missing)}; expected DeepMind's {NPZ_NAME} "
+            f"with arrays {', '.join(NPZ_ARRAYS)}"
+        )
+    for key, (shape, dtype) in NPZ_ARRAYS.items():
+        with archive.open(members[key]) as fh:
+            found_shape, fortran, found_dtype = _npy_header(fh, f"{where}: '{key}'")
+        if found_dtype.hasobject:
+            raise ValueError(
+                f"{where}: '{key}' is an array of Python objects (dtype {found_dtype}); "
+                "refusing to unpickle it"
+            )
+        if found_shape != shape or found_dtype != dtype:
+            raise ValueError(
+                f"{where}: '{key}' has shape {found_shape} and dtype {found_dtype.str}, "
+                f"expected {shape} and {dtype} (DeepMind's {NPZ_NAME})"
+            )
+        if fortran and key == "imgs":
+            raise ValueError(f"{where}: 'imgs' is stored in Fortran order, expected C order")
+
+    classes, values = original_latents()
+    for key, expected, close in (
+        ("latents_classes", classes, False),
+        ("latents_values", values, True),
+    ):
+        with archive.open(members[key]) as fh:
+            found = np.lib.format.read_array(fh, allow_pickle=False)
+        row = _first_bad_row(found, expected, close)
+        if row is not None:
+            raise ValueError(
+                f"{where}: '{key}' row {row} is {found[row].tolist()}, expected "
+                f"{expected[row].tolist()}: the file is not the original's grid in its storage "
+                "order (color, shape, scale, orientation, posX, posY; posY fastest)"
+            )
+    del classes, values
+
+    packed = np.empty((N_IMAGES, IMAGE_SIZE, IMAGE_SIZE // 8), dtype=np.uint8)
+    buffer = np.empty((min(chunk, N_IMAGES), IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
+    with archive.open(members["imgs"]) as fh:
+        _npy_header(fh, f"{where}: 'imgs'")
+        for start in range(0, N_IMAGES, chunk):
+            frames = buffer[: min(chunk, N_IMAGES - start)]
+            view = memoryview(frames).cast("B")
+            got = 0
+            while got < len(view):
+                n = fh.readinto(view[got:])
+                if not n:
+                    raise ValueError(
+                        f"{where}: 'imgs' is truncated at frame {start + got // IMAGE_SIZE**2}"
+                    )
+                got += n
+            if frames.max() > 1:
+                bad = int(np.flatnonzero(frames.reshape(len(frames), -1).max(axis=1) > 1)[0])
+                raise ValueError(
+                    f"{where}: 'imgs' frame {start + bad} holds value {int(frames[bad].max())}; "
+                    "expected binary frames (0/1)"
+                )
+            packed[start : start + len(frames)] = np.packbits(frames, axis=-1)
+        if fh.read(1):  # reading to the end also makes zipfile check the member's CRC
+            raise ValueError(f"{where}: 'imgs' has data beyond its declared shape")
+    return packed

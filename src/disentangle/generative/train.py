@@ -267,13 +267,16 @@ def represent(
 
 
 def factor_representation(
-    model: GenerativeModel, batch_size: int = 256
+    model: GenerativeModel, batch_size: int = 256, source=None
 ) -> Callable[[np.ndarray], np.ndarray]:
-    """``represent(factors) -> codes`` for dSprites factor indices (renders, then encodes), the
-    interface of ``disentangle.metrics.beta_vae_score`` and ``factor_vae_score``."""
+    """``represent(factors) -> codes`` for dSprites factor indices (the frames of ``source``, a
+    ``DSpritesSource``, by default the procedural renderer; then encodes), the interface of
+    ``disentangle.metrics.beta_vae_score`` and ``factor_vae_score``."""
     from disentangle.generative.sources import DSpritesSource
 
+    observations = (source or DSpritesSource()).observations
+
     def rep(factors: np.ndarray) -> np.ndarray:
-        return represent(model, DSpritesSource.observations(factors), batch_size=batch_size)
+        return represent(model, observations(factors), batch_size=batch_size)
 
     return rep
