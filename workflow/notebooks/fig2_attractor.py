@@ -38,11 +38,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from disentangle.figures import style
+from disentangle.io import read_parquet
 
 style.apply()
 paths = json.loads(tables)
-traj = pd.read_parquet(paths["trajectories"][0])
-fixed = pd.read_parquet(paths["fixed_points"][0])
+traj = read_parquet(paths["trajectories"][0])
+fixed = read_parquet(paths["fixed_points"][0])
 prov = json.loads(provenance)
 
 # %%

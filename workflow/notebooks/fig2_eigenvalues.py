@@ -33,12 +33,12 @@ import json
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
 from disentangle.figures import style
+from disentangle.io import read_parquet
 
 style.apply()
-df = pd.read_parquet(json.loads(tables)["spectrum"][0])
+df = read_parquet(json.loads(tables)["spectrum"][0])
 prov = json.loads(provenance)
 top = df[df["rank"] < 2]
 top

@@ -34,9 +34,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from disentangle.figures import style
+from disentangle.io import read_parquet
 
 style.apply()
-df = pd.read_parquet(json.loads(tables)["encoder_example"][0])
+df = read_parquet(json.loads(tables)["encoder_example"][0])
 prov = json.loads(provenance)
 
 # %%

@@ -34,9 +34,10 @@ import numpy as np
 import pandas as pd
 
 from disentangle.figures import style
+from disentangle.io import read_parquet
 
 style.apply()
-df = pd.read_parquet(json.loads(tables)["task_example"][0])
+df = read_parquet(json.loads(tables)["task_example"][0])
 prov = json.loads(provenance)
 lines = df[df.kind == "boundary"]
 trace = df[df.kind == "trace"]

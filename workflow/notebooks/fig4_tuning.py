@@ -37,9 +37,10 @@ import numpy as np
 import pandas as pd
 
 from disentangle.figures import style
+from disentangle.io import read_parquet
 
 style.apply()
-df = pd.read_parquet(json.loads(tables)["tuning"][0])
+df = read_parquet(json.loads(tables)["tuning"][0])
 prov = json.loads(provenance)
 x1s, x2s = np.sort(df.x1.unique()), np.sort(df.x2.unique())
 units = np.sort(df.unit.unique())

@@ -34,12 +34,12 @@ import json
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
 from disentangle.figures import style
+from disentangle.io import read_parquet
 
 style.apply()
-df = pd.read_parquet(json.loads(tables)["theory"][0])
+df = read_parquet(json.loads(tables)["theory"][0])
 prov = json.loads(provenance)
 order = ["ivae", "vae", "raw observations"]
 stats = df.groupby("model").value.agg(["mean", "std", "count"]).reindex(order).reset_index()

@@ -46,9 +46,10 @@ import numpy as np
 import pandas as pd
 
 from disentangle.figures import style
+from disentangle.io import read_parquet
 
 style.apply()
-frames = {f.check.iloc[0]: f for f in map(pd.read_parquet, json.loads(tables)["theory"])}
+frames = {f.check.iloc[0]: f for f in map(read_parquet, json.loads(tables)["theory"])}
 df = frames["locatello"]
 vae = frames.get("locatello_vae")
 prov = json.loads(provenance)

@@ -39,11 +39,12 @@ import numpy as np
 import pandas as pd
 
 from disentangle.figures import style
+from disentangle.io import read_parquet
 
 style.apply()
 paths = json.loads(tables)
 prov = json.loads(provenance)
-theory = pd.read_parquet(paths["theory"][0])
+theory = read_parquet(paths["theory"][0])
 theory = theory[theory.boundaries == "random"]
 theory["dev"] = (theory.value - 90).abs()
 curve = theory.groupby(["dim", "n_tasks"]).dev.median().reset_index()

@@ -35,13 +35,13 @@ options = "{}"
 import json
 
 import matplotlib.pyplot as plt
-import pandas as pd
 
 from disentangle.figures import style
+from disentangle.io import read_parquet
 
 style.apply()
 paths = json.loads(tables)
-theory = pd.read_parquet(paths["theory"][0])
+theory = read_parquet(paths["theory"][0])
 theory = theory[(theory.metric == "r2") & (theory.timing == "fixed")]
 nets = style.read_tables(paths, "ood_r2")
 nets = nets[nets.metric == "ood_r2"]

@@ -40,9 +40,10 @@ import numpy as np
 import pandas as pd
 
 from disentangle.figures import style
+from disentangle.io import read_parquet
 
 style.apply()
-df = pd.read_parquet(json.loads(tables)["theory"][0])
+df = read_parquet(json.loads(tables)["theory"][0])
 prov = json.loads(provenance)
 worst = (
     df[df.metric.isin(["err_mu", "err_projection"])]

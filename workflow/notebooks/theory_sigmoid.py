@@ -54,9 +54,10 @@ import numpy as np
 import pandas as pd
 
 from disentangle.figures import style
+from disentangle.io import read_parquet
 
 style.apply()
-frames = [pd.read_parquet(p) for p in json.loads(tables)["theory"]]
+frames = [read_parquet(p) for p in json.loads(tables)["theory"]]
 sig = next(f for f in frames if f.check.iloc[0] == "sigmoid")
 lin = next(f for f in frames if f.check.iloc[0] == "linear_decoder")
 prov = json.loads(provenance)

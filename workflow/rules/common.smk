@@ -63,9 +63,11 @@ def notebook_path(name):
 
 
 def sources(*names):
-    """Package files a rule depends on, so that editing the code reruns the rule."""
+    """Package files a rule depends on, so that editing the code reruns the rule. Every rule
+    writes and reads through io.py and integrity.py (checksummed files), so those are always
+    among them."""
     files = []
-    for name in names:
+    for name in dict.fromkeys([*names, "io.py", "integrity.py"]):
         path = SRC / name
         files += sorted(map(str, path.glob("*.py"))) if path.is_dir() else [str(path)]
     return files

@@ -18,6 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from disentangle.io import read_parquet  # noqa: E402
+
 PANEL_SIZE = (3.4, 2.8)  # inches: one column of the paper
 METRIC_COLORS = {"id_r2": "#4c72b0", "ood_r2": "#dd8452"}
 METRIC_LABELS = {"id_r2": "in distribution", "ood_r2": "out of distribution"}
@@ -113,7 +115,7 @@ def read_tables(tables: str | dict, kind: str) -> pd.DataFrame:
     """One DataFrame from every table of ``kind`` a panel was given (the notebooks' ``tables``
     parameter, JSON or already parsed); empty when the panel has none of that kind."""
     paths = json.loads(tables) if isinstance(tables, str) else tables
-    frames = [pd.read_parquet(p) for p in paths.get(kind, [])]
+    frames = [read_parquet(p) for p in paths.get(kind, [])]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

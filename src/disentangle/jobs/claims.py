@@ -20,12 +20,14 @@ def read_tables(paths: dict[str, list[str]]):
     that names it."""
     import pandas as pd
 
+    from disentangle.io import read_parquet
+
     tables = {}
     for kind, files in paths.items():
         frames = []
         for f in files:
             try:
-                frames.append(pd.read_parquet(f))
+                frames.append(read_parquet(f))
             except Exception as err:  # noqa: BLE001 - name the file, whatever the reader says
                 raise SystemExit(
                     f"claims: cannot read table {f} ({type(err).__name__}: {err})"

@@ -88,9 +88,9 @@ def compute_floors(exp, settings: dict) -> list[dict]:
 
 def read_floors(path: str, key: str) -> list[dict]:
     """The rows of a floors table, after checking that it was scored for ``key``."""
-    import pandas as pd
+    from disentangle.io import read_parquet
 
-    df = pd.read_parquet(path)
+    df = read_parquet(path)
     found = sorted(set(df["floor_key"])) if "floor_key" in df else []
     if found != [key]:
         raise SystemExit(
