@@ -277,3 +277,34 @@ def test_failed_write_leaves_nothing(tmp_path):
     with pytest.raises(RuntimeError, match="cannot save"):
         atomic_torch_save({"x": Unpicklable()}, tmp_path / "f.pt")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_command_line_reports_a_damaged_input_in_one_line(tmp_path):
+    """A job whose input table was altered after it was written stops with one line naming the
+    file and what to do, not a traceback, and writes nothing."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from disentangle.io import atomic_parquet
+
+    table = tmp_path / "theory.parquet"
+    atomic_parquet(pd.DataFrame({"metric": ["kappa"], "value": [0.5876]}), table)
+    data = bytearray(table.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    table.write_bytes(bytes(data))
+    out = tmp_path / "claims.csv"
+    claims = (
+        '[{"id": "x", "statement": "s", "test": "threshold", "table": "theory", "threshold": 0}]'
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "disentangle", "claims", "--panel", "p", "--section", "theory",
+         "--claims", claims, "--tables", f'{{"theory": ["{table}"]}}', "--out", str(out),
+         "--html", str(tmp_path / "claims.html")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert f"{table}: SHA-256 mismatch" in proc.stderr and "rerun snakemake" in proc.stderr
+    assert not out.exists()

@@ -487,7 +487,12 @@ def main(argv: list[str] | None = None) -> None:
     from disentangle.runtime import tune_allocator
 
     tune_allocator()  # keep freed tensors' pages in the process (disentangle.runtime)
-    args.func(args)
+    from disentangle.integrity import IntegrityError
+
+    try:
+        args.func(args)
+    except IntegrityError as err:  # a damaged input: one line that says what to do, no traceback
+        raise SystemExit(f"{args.command}: {err}") from None
 
 
 if __name__ == "__main__":
