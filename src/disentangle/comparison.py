@@ -143,13 +143,21 @@ def floor_rows(
     """The floors: every metric of the random linear codes x* A (``random_code_matrix``) of each
     distinct code size in ``sizes``, ``draws`` draws each; rows (seed = draw, code_size, metric,
     value, family = ``FLOOR_FAMILY``). No noise is added: the code holds x* exactly."""
+    from disentangle.progress import Progress
+
     x, x_test = np.asarray(x, dtype=np.float64), np.asarray(x_test, dtype=np.float64)
     rows = []
-    for size in sorted({int(m) for m in sizes}):
+    sizes = sorted({int(m) for m in sizes})
+    progress = Progress("floors (code sizes x draws)", len(sizes) * draws)
+    done = 0
+    for size in sizes:
         for draw in range(draws):
+            progress.update(done)
+            done += 1
             a = random_code_matrix(x.shape[1], size, draw)
             scores = code_rows(x @ a, labels, x, x_test @ a, x_test, draw, dci_estimators, penalty)
             rows += [{"seed": draw, **r, "family": FLOOR_FAMILY, "code_size": size} for r in scores]
+    progress.update(done)
     return rows
 
 

@@ -42,7 +42,7 @@ rule panel:
         " --log-output -r tables {params.tables:q} -r pdf {output.pdf:q}"
         " -r png {output.png:q} -r provenance {params.provenance:q}"
         " -r options {params.options:q} -r summary {output.summary:q}"
-        " -r claim {params.claim:q} >> {log.txt:q} 2>&1"
+        " -r claim {params.claim:q} 2>&1 | sed -u 's/\\x1b\\[[0-9;]*[A-Za-z]//g' >> {log.txt:q}"
 
 
 # A panel of another preset, or a panel path without a preset folder: stop while the DAG is built,

@@ -38,6 +38,7 @@ from disentangle.generative import build_model, split_spec
 from disentangle.generative.base import GenerativeModel
 from disentangle.io import atomic_torch_save, load_checkpoint, load_torch, unlink
 from disentangle.preemption import Preempted, preemptible
+from disentangle.progress import format_seconds
 from disentangle.provenance import write_sidecar
 from disentangle.seeding import derive_seed, generator
 from disentangle.training import CHECKPOINT_FORMAT, NonFiniteLoss, make_adam, resolve_device
@@ -175,7 +176,8 @@ def train_generative(
                 now = time.perf_counter()
                 rate = steps_since / max(now - t_last, 1e-9)
                 shown = ", ".join(f"{k} {v:.4g}" for k, v in means.items())
-                log(f"step {done}/{n_steps} {shown} | {rate:.1f} steps/s")
+                eta = format_seconds((n_steps - done) / max(rate, 1e-9))
+                log(f"step {done}/{n_steps} {shown} | {rate:.1f} steps/s | ETA {eta}")
                 window, window_n, steps_since, t_last = {}, 0, 0, now
             if stop_after is not None and stop_after <= done < n_steps:
                 save_checkpoint(done)

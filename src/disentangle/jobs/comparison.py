@@ -126,6 +126,7 @@ def run_score_networks(args: argparse.Namespace) -> None:
     )
     from disentangle.io import atomic_parquet
     from disentangle.metrics.ood import final_states
+    from disentangle.progress import Progress
 
     settings, context = _json(args.settings), _json(args.context)
     exp, model, encoder, members, _ = _load(args)
@@ -140,10 +141,13 @@ def run_score_networks(args: argparse.Namespace) -> None:
     estimators, penalty = int(settings["dci_estimators"]), float(settings["ood_penalty"])
     counts = [n for n, _ in members]
     scored = {min(counts), max(counts)} if settings["network_tasks"] == "extremes" else set(counts)
+    chosen = [i for i, (n_tasks, _) in enumerate(members) if n_tasks in scored]
+    progress = Progress("scoring networks (full states, then top-D PCs)", 2 * len(chosen))
     rows = []
     for i, (n_tasks, seed) in enumerate(members):
-        if n_tasks not in scored:
+        if i not in chosen:
             continue
+        progress.update(chosen.index(i))
         member = sample_metric_rows(states[i], labels, x.numpy(), seed, estimators)
         member += task_ood_rows(states[i], x.numpy(), states_test[i], x_test.numpy(), penalty)
         rows += [{"n_tasks": n_tasks, "seed": seed, **r} for r in member]
@@ -161,8 +165,9 @@ def run_score_networks(args: argparse.Namespace) -> None:
         row.setdefault("family", "multi-task")
         row["code_size"] = hidden if row["family"] == "multi-task" else obs.shape[1]
     for i, (n_tasks, seed) in enumerate(members):
-        if n_tasks not in scored:
+        if i not in chosen:
             continue
+        progress.update(len(chosen) + chosen.index(i))
         pcs, pcs_test = top_pcs(states[i], states_test[i], dim)
         member = code_rows(
             pcs, labels, x.numpy(), pcs_test, x_test.numpy(), seed, estimators, penalty
@@ -171,6 +176,7 @@ def run_score_networks(args: argparse.Namespace) -> None:
             {"n_tasks": n_tasks, "seed": seed, **r, "family": PCS_FAMILY, "code_size": dim}
             for r in member
         ]
+    progress.update(progress.total)
     rows += floors if floors is not None else compute_floors(exp, settings)
     df = tidy(rows, exp, {"dataset": "task", **context})
     atomic_parquet(df, args.out)

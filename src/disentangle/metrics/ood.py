@@ -34,6 +34,7 @@ import torch
 
 from disentangle.prior import VAR_U
 from disentangle.prior import information_ceiling as information_ceiling  # re-exported
+from disentangle.progress import Progress
 from disentangle.seeding import generator, uniform
 from disentangle.tasks.evidence import TaskSpec, build_inputs, fold_masks
 
@@ -139,7 +140,9 @@ def fit_adam(
     x = x.to(device)
     beta1, beta2 = betas
     scale = 2.0 / (batch_size * d)
+    progress = Progress(f"Adam decoders ({k} representations x {f} fits)", total)
     for step in range(total):
+        progress.update(step)
         ka = active[step]
         r = ka * f
         pos = (draws[step, :ka] * size_of_fit[None, :, None]).long()  # (ka, F, B)
@@ -153,6 +156,7 @@ def fit_adam(
         t = step + 1
         denom = (nu.sqrt() / math.sqrt(1 - beta2**t)).add_(eps)
         p.addcdiv_(mu, denom, value=-lr / (1 - beta1**t))
+    progress.update(total)
     param = param.reshape(k, f, h + 1, d)[torch.argsort(torch.tensor(order, device=device))]
     weight = param[:, :, :h].reshape(k, m, n_fits, h, d)
     bias = param[:, :, h].reshape(k, m, n_fits, d)
