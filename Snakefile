@@ -15,6 +15,17 @@ min_version("9.19")
 # Paths of the workflow's own files are resolved from this file's folder, so that the workflow
 # also runs with `snakemake -s <repo>/Snakefile -d <elsewhere>` and as a module; results and
 # figures go to the working directory.
+# A syntax error or a duplicate key in the base config is reported with its file and line before
+# Snakemake parses it (Snakemake's own message names neither); the --configfile overlays are
+# parsed by Snakemake before this file runs, and checked for duplicate keys in common.smk.
+from disentangle.config import ConfigError, check_yaml_files
+
+try:
+    check_yaml_files([f"{workflow.basedir}/config/config.yaml"])
+except ConfigError as err:
+    raise WorkflowError(str(err)) from None
+
+
 configfile: f"{workflow.basedir}/config/config.yaml"
 
 
