@@ -118,7 +118,8 @@ def test_quadrant_specific_code_fails_only_out_of_distribution(decoder):
 
 def test_rank_deficient_relu_states():
     """Dead ReLU units make the state matrix rank deficient; the decoder must still find the fit
-    (torch.linalg.lstsq's default CPU driver returns garbage here; REPLICATION.md pitfall)."""
+    (torch.linalg.lstsq's default CPU driver returns garbage here; docs/replication.md,
+    "Numerical pitfalls")."""
     x = latents(3000)
     mix = torch.randn((2, 64), generator=generator("test-relu", 0))
     states = torch.relu(x @ mix)

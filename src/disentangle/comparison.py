@@ -39,6 +39,7 @@ import torch
 
 from disentangle.metrics import score
 from disentangle.metrics.beta_vae import beta_vae_score
+from disentangle.metrics.decoders import OODSettings, RidgeSettings
 from disentangle.metrics.factor_vae import factor_vae_score
 from disentangle.metrics.ood import ood_rows
 from disentangle.seeding import derive_seed, generator
@@ -82,10 +83,14 @@ def sample_metric_rows(
     return rows
 
 
-def task_ood_rows(codes_train, x_train, codes_test, x_test, penalty: float) -> list[dict]:
-    """The paper's OOD and ID r² of one representation, closed-form ridge decoder, mean over
-    folds (quadrants for D = 2)."""
-    settings = {"decoder": "ridge", "n_fits": 1, "ridge": {"penalty": penalty}}
+def task_ood_rows(
+    codes_train, x_train, codes_test, x_test, penalty: float | RidgeSettings
+) -> list[dict]:
+    """The paper's OOD and ID r² of one representation, closed-form ridge decoder (one fit per
+    fold, relative ``penalty``: ``comparison.ood_penalty``), mean over folds (quadrants for
+    D = 2)."""
+    ridge = penalty if isinstance(penalty, RidgeSettings) else RidgeSettings(float(penalty))
+    settings = OODSettings(decoder="ridge", n_fits=1, ridge=ridge)
     raw = ood_rows(
         torch.as_tensor(codes_train, dtype=torch.float32)[None],
         torch.as_tensor(x_train, dtype=torch.float32),

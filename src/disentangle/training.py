@@ -7,16 +7,18 @@ gradient), its own Adam state (Adam is elementwise) and its own data stream, dra
 stream ("data", seed, n_tasks, block). A member therefore trains exactly as it would alone
 (``tests/test_training.py`` checks it).
 
-Settings follow the paper (REPLICATION.md 2): Adam, lr 1e-3, batches of 16 fresh trials, sigmoid
-read-out with BCE on every step (targets 0.5 before the decision step). One deliberate difference:
-BCE is computed from logits (``binary_cross_entropy_with_logits``), the numerically stable form of
-the authors' Sigmoid + BCELoss; the two agree to rounding wherever BCELoss does not clamp.
+Settings follow the paper (docs/replication.md, "Training"): Adam, lr 1e-3, batches of 16 fresh
+trials, sigmoid read-out with BCE on every step (targets 0.5 before the decision step). One
+deliberate difference: BCE is computed from logits (``binary_cross_entropy_with_logits``), the
+numerically stable form of the authors' Sigmoid + BCELoss; the two agree to rounding wherever
+BCELoss does not clamp.
 
-Checkpoints go to an undeclared path and carry a hash of the spec and ingredients; a killed job
-resumes from the last one. The final model file is written atomically, with a SHA-256 sidecar that
-``load_trained`` checks, and holds tensors and plain data only (it loads with ``weights_only=True``;
-``disentangle.integrity``). A damaged checkpoint is never resumed from: the run starts from scratch
-(``io.load_checkpoint``), which ends with the same weights.
+Checkpoint, resume and preemption follow ``disentangle.checkpointing``: checkpoints go to an
+undeclared path and carry a hash of the spec and ingredients (``checkpoint_guard``); a killed job
+resumes from the last one; a damaged or foreign one is ignored and the run starts from scratch,
+which ends with the same weights. The final model file is written atomically, with a SHA-256
+sidecar that ``load_trained`` checks, and holds tensors and plain data only (it loads with
+``weights_only=True``; ``disentangle.integrity``).
 
 A loss that turns NaN or infinite stops training with ``NonFiniteLoss`` (exit status 1, one line
 naming the experiment, the step and the members) and no model file: a diverged network would
@@ -31,35 +33,23 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from disentangle.checkpointing import CHECKPOINT_FORMAT as CHECKPOINT_FORMAT  # re-exported
+from disentangle.checkpointing import Checkpointer, NonFiniteLoss, finite_members
 from disentangle.experiment import ExperimentSpec, Member
-from disentangle.io import atomic_torch_save, load_checkpoint, load_torch, unlink
+from disentangle.io import atomic_torch_save, load_torch
 from disentangle.models import Readout, architecture
-from disentangle.preemption import Preempted, preemptible
+from disentangle.progress import format_seconds
 from disentangle.provenance import configure_determinism, write_sidecar
 from disentangle.seeding import generator
 from disentangle.tasks.encoder import MixingEncoder
 from disentangle.tasks.evidence import TaskSpec, build_inputs, sample_trials, trial_targets
 
 MODEL_FORMAT = "disentangle.model/1"
-CHECKPOINT_FORMAT = "disentangle.checkpoint/1"  # shared by every trainer (io.load_checkpoint)
 DATA_BLOCK = 50  # training batches drawn per generator call: fixed, so data never depend on K
-
-
-class NonFiniteLoss(SystemExit):
-    """Training diverged: a loss (or, after the last step, a weight) is NaN or infinite.
-
-    A ``SystemExit`` whose code is its one-line message, so that the command line stops with exit
-    status 1 and that line (no traceback) in the job's log, before anything is written.
-    """
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def describe_members(members: list[Member]) -> str:
@@ -180,9 +170,20 @@ def checkpoint_guard(exp: ExperimentSpec, ingredients_sha256: str) -> str:
     return f"{exp.digest()}-{ingredients_sha256[:16]}"
 
 
-def _format_seconds(s: float) -> str:
-    s = int(round(s))
-    return f"{s // 3600}h{(s % 3600) // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+def ensure_finite(
+    exp: ExperimentSpec, members: list[Member], window_loss: torch.Tensor, done: int, n: int
+) -> None:
+    """Stop with ``NonFiniteLoss`` if a member's loss was NaN or inf in the ``n`` steps ending at
+    step ``done``: losses are >= 0, so the window's sum (or mean) is finite exactly when every
+    term is. ``window_loss`` (K,) is on the CPU."""
+    ok = torch.isfinite(window_loss).tolist()
+    bad = [m for m, fine in zip(members, ok, strict=True) if not fine]
+    if bad:
+        raise NonFiniteLoss(
+            f"{exp.name}: non-finite loss (NaN or inf) by step {done} "
+            f"(in steps {done - n + 1}-{done}) for member(s) {describe_members(bad)}; "
+            "stopping without writing the model file"
+        )
 
 
 def train_ensemble(
@@ -209,6 +210,7 @@ def train_ensemble(
     determinism = configure_determinism(dev)
     from disentangle.data.ingredients import load_ingredients
 
+    # set-up: the networks, their read-outs and one Adam over both
     ingredients = load_ingredients(ingredients_path)
     model, readout, encoder, boundaries = build_ensemble(exp, ingredients)
     model.to(dev).train()
@@ -220,83 +222,76 @@ def train_ensemble(
     members = exp.members()
     k = len(members)
     spec = exp.training
+    n_batches, b = spec.n_batches, spec.batch_size
 
+    # resume: the last checkpoint of this spec and these ingredients, if any
     guard = checkpoint_guard(exp, ingredients["sha256"])
-    ckpt_path = Path(checkpoint_path)
+    ckpt = Checkpointer(
+        checkpoint_path,
+        guard,
+        exp.name,
+        total=n_batches,
+        every=spec.checkpoint_every,
+        log=log,
+        stop_after=stop_after,
+        unit="batches",
+    )
     start, history = 0, []
     window = torch.zeros((2, k), device=dev)  # running sums of loss and accuracy since last log
     window_n = 0
-    ckpt = load_checkpoint(ckpt_path, guard, CHECKPOINT_FORMAT, log)
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        readout.load_state_dict(ckpt["readout"])
-        opt.load_state_dict(ckpt["optimizer"])
-        start, history = ckpt["step"], ckpt["history"]
-        window = ckpt["window"].to(dev)
-        window_n = ckpt["window_n"]
-        log(f"resuming {exp.name} from checkpoint at step {start}/{spec.n_batches}")
+    state = ckpt.resume()
+    if state is not None:
+        model.load_state_dict(state["model"])
+        readout.load_state_dict(state["readout"])
+        opt.load_state_dict(state["optimizer"])
+        start, history = state["step"], state["history"]
+        window, window_n = state["window"].to(dev), state["window_n"]
 
-    def ensure_finite(done: int, window_loss: torch.Tensor) -> None:
-        """Stop if a member's loss was NaN or inf in the window ending at step ``done``: losses
-        are >= 0, so the window's sum (or mean) is finite exactly when every term is."""
-        bad = [
-            m for m, ok in zip(members, torch.isfinite(window_loss).tolist(), strict=True) if not ok
-        ]
-        if bad:
-            raise NonFiniteLoss(
-                f"{exp.name}: non-finite loss (NaN or inf) by step {done} "
-                f"(in steps {done - window_n + 1}-{done}) for member(s) {describe_members(bad)}; "
-                "stopping without writing the model file"
-            )
-
-    def save_checkpoint(step: int) -> None:
+    def checkpoint_state() -> dict:
+        """What a checkpoint holds after step ``done`` (the loop's), once the losses are checked."""
         window_cpu = window.cpu()
-        ensure_finite(step, window_cpu[0])  # never checkpoint a diverged run
-        atomic_torch_save(
-            {
-                "format": CHECKPOINT_FORMAT,
-                "guard": guard,
-                "step": step,
-                "model": model.state_dict(),
-                "readout": readout.state_dict(),
-                "optimizer": opt.state_dict(),
-                "history": history,
-                "window": window_cpu,
-                "window_n": window_n,
-            },
-            ckpt_path,
-        )
+        ensure_finite(exp, members, window_cpu[0], done, window_n)  # never save a diverged run
+        return {
+            "model": model.state_dict(),
+            "readout": readout.state_dict(),
+            "optimizer": opt.state_dict(),
+            "history": history,
+            "window": window_cpu,
+            "window_n": window_n,
+        }
 
     log(
         f"training {exp.name}: {k} networks ({exp.architecture}, N = {list(exp.n_tasks)}, "
-        f"seeds {list(exp.seeds)}), {spec.n_batches} batches of {spec.batch_size} on {dev}, "
+        f"seeds {list(exp.seeds)}), {n_batches} batches of {b} on {dev}, "
         f"{torch.get_num_threads()} threads"
     )
     cached_block, u = -1, None
     t_start = t_last = time.perf_counter()
     steps_since = 0
-    b = spec.batch_size
-    with preemptible() as stop:  # SIGTERM / SIGUSR1: checkpoint, then exit for a retry
-        for step in range(start, spec.n_batches):
+    with ckpt.preemptible():  # SIGTERM / SIGUSR1: checkpoint at the next step, then exit 75
+        for step in range(start, n_batches):
+            # data: the member streams' block of DATA_BLOCK batches, this step's rows of it
             block, offset = divmod(step, DATA_BLOCK)
             if block != cached_block:
                 u, target, y = training_block(exp, encoder, boundaries, block, dev)
                 cached_block = block
             rows = slice(offset * b, (offset + 1) * b)
+            # forward, per-member losses, one Adam step for all members
             model.rng_step = step  # keys the dropout masks of models that have dropout (GPT-2)
             logits = readout(model(u[:, rows]))
             losses = member_losses(exp.task, logits, target[:, rows], readout.mask)
             opt.zero_grad(set_to_none=True)
             losses.sum().backward()
             opt.step()
+            # log: window means every log_every steps (besides checkpoints, the only sync)
             window[0] += losses.detach()
             window[1] += decision_accuracy(exp.task, logits.detach(), y[:, rows], readout.mask)
             window_n += 1
             steps_since += 1
             done = step + 1
-            if done % spec.log_every == 0 or done == spec.n_batches:
+            if done % spec.log_every == 0 or done == n_batches:
                 means = (window / window_n).cpu()
-                ensure_finite(done, means[0])
+                ensure_finite(exp, members, means[0], done, window_n)
                 for i, m in enumerate(members):
                     history.append(
                         {
@@ -309,36 +304,23 @@ def train_ensemble(
                     )
                 now = time.perf_counter()
                 rate = steps_since / max(now - t_last, 1e-9)
-                eta = (spec.n_batches - done) / rate
+                eta = (n_batches - done) / rate
                 log(
-                    f"step {done}/{spec.n_batches} loss {means[0].mean():.4f} "
+                    f"step {done}/{n_batches} loss {means[0].mean():.4f} "
                     f"acc {means[1].mean():.4f} (min {means[1].min():.4f}) | {rate:.1f} steps/s, "
-                    f"{rate * k:.0f} network-steps/s | ETA {_format_seconds(eta)}"
+                    f"{rate * k:.0f} network-steps/s | ETA {format_seconds(eta)}"
                 )
                 window.zero_()
                 window_n, steps_since, t_last = 0, 0, now
-            if stop_after is not None and done >= stop_after and done < spec.n_batches:
-                save_checkpoint(done)
-                log(f"stopping after {done} batches as requested (checkpoint saved)")
+            # checkpoint: every checkpoint_every steps, at stop_after, on a preemption signal
+            if ckpt.maybe_save(done, checkpoint_state):
                 return None
-            if stop and done < spec.n_batches:
-                save_checkpoint(done)
-                log(
-                    f"signal {stop.signal} received: checkpoint saved at step {done}; exiting "
-                    "so that the job is retried and resumes from it"
-                )
-                raise Preempted(done)
-            if done % spec.checkpoint_every == 0 and done < spec.n_batches:
-                save_checkpoint(done)
 
-    # the last update can still overflow a weight after a finite loss: one check, once
-    finite = torch.ones(k, dtype=torch.bool, device=dev)
-    for p in params:
-        finite &= torch.isfinite(p.detach()).reshape(k, -1).all(dim=1)
-    bad = [m for m, ok in zip(members, finite.tolist(), strict=True) if not ok]
+    # finish: no diverged weights, then the model file; it supersedes the checkpoint
+    bad = [m for m, ok in zip(members, finite_members(params, k), strict=True) if not ok]
     if bad:
         raise NonFiniteLoss(
-            f"{exp.name}: non-finite weights (NaN or inf) after step {spec.n_batches} for "
+            f"{exp.name}: non-finite weights (NaN or inf) after step {n_batches} for "
             f"member(s) {describe_members(bad)}; stopping without writing the model file"
         )
     wall = time.perf_counter() - t_start
@@ -375,10 +357,10 @@ def train_ensemble(
         inputs=inputs,
     )
     if cleanup:
-        unlink(ckpt_path)  # the final artefact supersedes the checkpoint (and its sidecar)
+        ckpt.finish()
     final = [h["accuracy"] for h in history[-k:]] if history else [math.nan]
     log(
-        f"done: {exp.name} in {_format_seconds(wall)} "
+        f"done: {exp.name} in {format_seconds(wall)} "
         f"(final decision accuracy: mean {sum(final) / len(final):.4f}, min {min(final):.4f})"
     )
     return result

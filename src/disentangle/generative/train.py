@@ -6,19 +6,21 @@ own draws (ε, permutations, GAN codes); differentiate each parameter group's lo
 that group only; step every Adam optimiser. Because each step's randomness is keyed by the step
 number, a resumed run sees exactly the draws an uninterrupted run would have seen.
 
-Defaults follow dlib (reference notes section 2): batch 64, Adam per the model (lr 1e-4 for the
-VAE family), one minibatch per step drawn uniformly with replacement. dlib trains 300,000 steps.
+Defaults follow dlib (docs/replication.md, "Generative models"): batch 64, Adam per the model (lr
+1e-4 for the VAE family), one minibatch per step drawn uniformly with replacement. dlib trains
+300,000 steps.
 
-Checkpoints (the ``training`` module's format and loader) go to an undeclared path and carry a
-guard: a hash of the spec, seed, step count, batch size and the data source's identity. A
-damaged (SHA-256 mismatch, truncated), foreign or other-settings checkpoint restarts the run from
-scratch, which ends with the same weights. The final file is written atomically with a SHA-256
-sidecar, holds tensors and plain data only (the model state, the spec and the training history)
-and loads with ``weights_only=True``; ``load_generative`` checks and rebuilds the model, and
-``represent`` turns observations into codes.
+Checkpoint, resume and preemption follow ``disentangle.checkpointing`` (the ensemble trainer's
+too): checkpoints go to an undeclared path and carry a guard, a hash of the spec, seed, step
+count, batch size and the data source's identity (``settings_guard``). A damaged (SHA-256
+mismatch, truncated), foreign or other-settings checkpoint restarts the run from scratch, which
+ends with the same weights. The final file is written atomically with a SHA-256 sidecar, holds
+tensors and plain data only (the model state, the spec and the training history) and loads with
+``weights_only=True``; ``load_generative`` checks and rebuilds the model, and ``represent`` turns
+observations into codes.
 
 A logged number (the loss and its terms, already Python floats) that is NaN or infinite stops the
-run at that step with ``training.NonFiniteLoss`` (exit status 1, one line) and no model file.
+run at that step with ``checkpointing.NonFiniteLoss`` (exit status 1, one line) and no model file.
 """
 
 from __future__ import annotations
@@ -29,19 +31,18 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from disentangle.checkpointing import Checkpointer, NonFiniteLoss, finite_members
 from disentangle.generative import build_model, split_spec
 from disentangle.generative.base import GenerativeModel
-from disentangle.io import atomic_torch_save, load_checkpoint, load_torch, unlink
-from disentangle.preemption import Preempted, preemptible
+from disentangle.io import atomic_torch_save, load_torch
 from disentangle.progress import format_seconds
 from disentangle.provenance import write_sidecar
 from disentangle.seeding import derive_seed, generator
-from disentangle.training import CHECKPOINT_FORMAT, NonFiniteLoss, make_adam, resolve_device
+from disentangle.training import make_adam, resolve_device
 
 MODEL_FORMAT = "disentangle.generative/1"
 
@@ -112,6 +113,8 @@ def train_generative(
     if threads:
         torch.set_num_threads(threads)
     dev = resolve_device(device)
+
+    # set-up: the model and one Adam per parameter group
     method, _, seed = split_spec(spec, seed)
     spec = {**spec, "seed": seed}
     model = build_model(spec, data_source.observation_shape, data_source.n_aux).to(dev).train()
@@ -119,32 +122,34 @@ def train_generative(
     groups = model.parameter_groups()
     optimizers = {name: make_adam(groups[name], **settings[name]) for name in settings}
 
+    # resume: the last checkpoint of these settings and this data, if any
     guard = settings_guard(spec, seed, n_steps, batch_size, data_source.describe())
-    ckpt_path = Path(checkpoint_path)
+    ckpt = Checkpointer(
+        checkpoint_path,
+        guard,
+        f"{method} (seed {seed})",
+        total=n_steps,
+        every=checkpoint_every,
+        log=log,
+        stop_after=stop_after,
+    )
     start, history, window, window_n = 0, [], {}, 0
-    ckpt = load_checkpoint(ckpt_path, guard, CHECKPOINT_FORMAT, log)
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
+    state = ckpt.resume()
+    if state is not None:
+        model.load_state_dict(state["model"])
         for name, opt in optimizers.items():
-            opt.load_state_dict(ckpt["optimizers"][name])
-        start, history = ckpt["step"], ckpt["history"]
-        window, window_n = ckpt["window"], ckpt["window_n"]
-        log(f"resuming {method} (seed {seed}) from checkpoint at step {start}/{n_steps}")
+            opt.load_state_dict(state["optimizers"][name])
+        start, history = state["step"], state["history"]
+        window, window_n = state["window"], state["window_n"]
 
-    def save_checkpoint(step: int) -> None:
-        atomic_torch_save(
-            {
-                "format": CHECKPOINT_FORMAT,
-                "guard": guard,
-                "step": step,
-                "model": model.state_dict(),
-                "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
-                "history": history,
-                "window": window,
-                "window_n": window_n,
-            },
-            ckpt_path,
-        )
+    def checkpoint_state() -> dict:
+        return {
+            "model": model.state_dict(),
+            "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
+            "history": history,
+            "window": window,
+            "window_n": window_n,
+        }
 
     log(
         f"training {method} (seed {seed}): {n_steps} steps of {batch_size} on {dev}, "
@@ -152,8 +157,9 @@ def train_generative(
     )
     t_start = t_last = time.perf_counter()
     steps_since = 0
-    with preemptible() as stop:  # SIGTERM / SIGUSR1: checkpoint, then exit for a retry
+    with ckpt.preemptible():  # SIGTERM / SIGUSR1: checkpoint at the next step, then exit 75
         for step in range(start, n_steps):
+            # data and forward: this step's minibatch and noise, keyed by (seed, step)
             x, u = data_source.sample(batch_size, data_rng(seed, step))
             x = x.to(dev)
             u = None if u is None else u.to(dev)
@@ -164,7 +170,9 @@ def train_generative(
                     f"{method} (seed {seed}): non-finite {', '.join(bad)} (NaN or inf) at step "
                     f"{step + 1}; stopping without writing the model file"
                 )
+            # update: each group's gradient of its own loss, every Adam steps
             apply_gradients(model, losses, optimizers)
+            # log: window means every log_every steps
             for key, value in logs.items():
                 window[key] = window.get(key, 0.0) + value
             window_n += 1
@@ -179,18 +187,12 @@ def train_generative(
                 eta = format_seconds((n_steps - done) / max(rate, 1e-9))
                 log(f"step {done}/{n_steps} {shown} | {rate:.1f} steps/s | ETA {eta}")
                 window, window_n, steps_since, t_last = {}, 0, 0, now
-            if stop_after is not None and stop_after <= done < n_steps:
-                save_checkpoint(done)
-                log(f"stopping after {done} steps as requested (checkpoint saved)")
+            # checkpoint: every checkpoint_every steps, at stop_after, on a preemption signal
+            if ckpt.maybe_save(done, checkpoint_state):
                 return None
-            if stop and done < n_steps:
-                save_checkpoint(done)
-                log(f"signal {stop.signal} received: checkpoint saved at step {done}; exiting")
-                raise Preempted(done)
-            if done % checkpoint_every == 0 and done < n_steps:
-                save_checkpoint(done)
 
-    if not all(torch.isfinite(p.detach()).all() for p in model.parameters()):
+    # finish: no diverged weights, then the model file; it supersedes the checkpoint
+    if not all(finite_members(model.parameters())):
         raise NonFiniteLoss(  # the last update overflowed a weight after a finite loss
             f"{method} (seed {seed}): non-finite weights (NaN or inf) after step {n_steps}; "
             "stopping without writing the model file"
@@ -219,7 +221,7 @@ def train_generative(
     atomic_torch_save(result, out_path)
     write_sidecar(out_path, dev, method=method, seed=seed, spec=spec, guard=guard)
     if cleanup:
-        unlink(ckpt_path)  # and its sidecar
+        ckpt.finish()
     log(f"done: {method} (seed {seed}), {n_steps - start} steps in {wall:.1f} s")
     return result
 

@@ -24,11 +24,14 @@ of the experiment gets (the most favourable to the baseline, so a margin over it
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 
 import torch
 
-from disentangle.metrics.ood import decoder_budget, final_states, ood_rows, r2_paper
+from disentangle.metrics.decoders import OODSettings, final_states
+from disentangle.metrics.ood import ood_rows, r2_paper
 from disentangle.tasks.encoder import MixingEncoder
 from disentangle.tasks.evidence import TaskSpec, fold_masks
 
@@ -100,13 +103,15 @@ def _per_seed(members: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
     return seeds, index
 
 
-def _seed_settings(settings: dict, members: list[tuple[int, int]]) -> dict:
+def _seed_settings(settings: OODSettings, members: list[tuple[int, int]]) -> OODSettings:
     """The decoder settings for the per-seed baselines: the Adam budget of the experiment's most
     generous task count (its smallest N under the paper's budget)."""
-    adam = dict(settings.get("adam", {}))
-    if "n_batches" in adam:
-        adam["n_batches"] = max(decoder_budget(n, adam["n_batches"]) for n, _ in members)
-    return {**settings, "adam": adam}
+    if settings.adam is None:
+        return settings
+    adam = dataclasses.replace(
+        settings.adam, n_batches=max(settings.adam.budget(n) for n, _ in members)
+    )
+    return dataclasses.replace(settings, adam=adam)
 
 
 def baseline_rows(
@@ -115,13 +120,15 @@ def baseline_rows(
     task: TaskSpec,
     members: list[tuple[int, int]],
     evaluation: dict,
-    settings: dict,
+    settings: OODSettings | Mapping,
     decoders: list[str],
 ) -> list[dict]:
     """Tidy rows of every baseline: keys baseline, decoder, n_tasks, seed, fold, held_out, fit,
     metric, value. ``model`` is the ensemble at its initial weights, ``encoders`` the members'
-    encoder parameters (member order, as in the ingredients), ``settings`` is
-    ``config['metrics']['ood']`` and ``decoders`` the decoders fitted to each representation."""
+    encoder parameters (member order, as in the ingredients), ``settings`` the decoder settings
+    (``OODSettings``, or ``config['metrics']['ood']`` as a mapping) and ``decoders`` the decoders
+    fitted to each representation."""
+    settings = OODSettings.of(settings)
     x_train, x_test = evaluation["x_train"], evaluation["x_test"]
     noise_train, noise_test = evaluation["noise_train"], evaluation["noise_test"]
     device = next(model.parameters()).device
@@ -133,13 +140,13 @@ def baseline_rows(
     k = len(seeds)
     rows: list[dict] = []
 
-    def fitted(groups, mem, cfg):
+    def fitted(groups, mem, cfg: OODSettings):
         """Fit the decoders to several representations of the same members in one call (stacked
         along the member axis; every fit is independent, so the rows equal separate calls')."""
         train = torch.cat([g[1] for g in groups])
         test = torch.cat([g[2] for g in groups])
         for d in dict.fromkeys(decoders):
-            found = ood_rows(train, x_train, test, x_test, mem * len(groups), {**cfg, "decoder": d})
+            found = ood_rows(train, x_train, test, x_test, mem * len(groups), cfg.with_decoder(d))
             per_group, rest = divmod(len(found), len(groups))
             assert rest == 0, "every member gives the same number of rows"
             for i, (baseline, _, _) in enumerate(groups):
