@@ -145,21 +145,6 @@ def test_smoke_preset_stays_small():
     assert smoke["comparison"]["n_points"] <= 1000
 
 
-def test_readme_extending_example_is_a_valid_config():
-    """The README's "Extending" example works as written: a new condition and a sweep are config
-    entries only."""
-    readme = (REPO / "README.md").read_text()
-    block = readme.split("## Extending")[1].split("```yaml")[1].split("```")[0]
-    example = yaml.safe_load(block)
-    config = deep_merge(BASE, example)
-    resolved = load_and_check(config, SCHEMA, REPO / "workflow/notebooks")
-    assert resolved.groups["rnn_hidden"] == [
-        f"rnn_hidden-hidden_size{h}" for h in (16, 32, 64, 128)
-    ]
-    assert resolved.experiments["rnn_noisy"]["task"]["noise_sd"] == 0.4
-    assert resolved.panels["width"]["ood_r2"] == resolved.groups["rnn_hidden"]
-
-
 def test_generative_models_expand_and_bad_hyperparameters_are_named():
     resolved = load_and_check(BASE, SCHEMA, REPO / "workflow/notebooks")
     assert resolved.generative_groups["beta_vae"] == [
@@ -187,16 +172,6 @@ def test_figure_index_is_generated_from_the_config():
     assert (REPO / "figures/README.md").read_text() == text, "run `python -m disentangle index`"
     rows = [line.split("`")[1] for line in text.splitlines() if line.startswith("| `")]
     assert rows == list(config["panels"])
-
-
-def test_readme_figure_index_has_every_panel():
-    """The README's figure index (what each panel shows, how long it takes per preset) has one
-    row for every configured panel."""
-    panels = yaml.safe_load((REPO / "config/config.yaml").read_text())["panels"]
-    readme = (REPO / "README.md").read_text()
-    index = readme[readme.index("## Figures") : readme.index("## The β-VAE family")]
-    rows = [line.split("`")[1] for line in index.splitlines() if line.startswith("| `")]
-    assert rows == list(panels)
 
 
 def test_published_results_are_generated_from_the_ledger():
