@@ -47,7 +47,8 @@ GATES = {"leaky_rnn": 1, "nonleaky_rnn": 1, "gru": 3, "lstm": 4, "gpt2": 1}
 
 
 def forward_flops(arch: str, n_tasks: int) -> float:
-    """Multiply-adds × 2 of one network's forward pass on one batch (REPLICATION.md 6)."""
+    """Multiply-adds × 2 of one network's forward pass on one batch (docs/replication.md,
+    "Models")."""
     if arch not in GATES:
         raise ValueError(arch)
     tokens = BATCH * T_STEPS

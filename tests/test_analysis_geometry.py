@@ -94,7 +94,7 @@ def test_angle_vs_penalty_rejects_bad_arguments():
 
 def test_ideal_code_of_evenly_spaced_boundaries_is_orthogonal_for_every_n():
     """CᵀC = (N/2)·I for the paper's 2-D boundaries: the ideal code's axes are at 90° for every
-    N and every penalty (REPLICATION.md 1.1, [derived])."""
+    N and every penalty (docs/replication.md, "Task"; derived)."""
     cov = torch.eye(2, dtype=torch.float64) / 12
     for n in (2, 3, 6, 12, 24):
         c = boundary_normals(n, 2, "even", 0)
@@ -149,7 +149,7 @@ def test_ideal_code_decoder_rejects_bad_arguments():
 
 
 def test_pick_member_has_no_fallback():
-    from disentangle.analysis.tables import pick_member
+    from disentangle.analysis.table_builders import pick_member
 
     members = [(2, 0), (24, 0), (2, 1), (24, 1)]
     assert pick_member(members, 24, 1) == 3

@@ -20,6 +20,7 @@ from disentangle import cli
 from disentangle.data import dsprites as ds
 from disentangle.generative.sources import DSpritesSource
 from disentangle.io import file_digest
+from disentangle.jobs import generative as generative_jobs
 
 FRAME_BYTES = ds.IMAGE_SIZE * ds.IMAGE_SIZE
 # frames written into the test file: the procedural frames of these indices, inverted (so they
@@ -86,10 +87,10 @@ def original(tmp_path_factory, latents):
 
 def test_npz_source_serves_the_written_frames(original):
     """Through the command line's helper (one load of the full file: ~5 s)."""
-    procedural = cli._generative_source("dsprites", {}, None)
+    procedural = generative_jobs.generative_source("dsprites", {}, None)
     assert procedural.source == "procedural" and procedural.packed is None
 
-    source = cli._generative_source("dsprites", {}, None, "npz", str(original))
+    source = generative_jobs.generative_source("dsprites", {}, None, "npz", str(original))
     assert source.source == "npz"
     packed = source.packed  # what ds.load_npz returned
     assert packed.shape == (ds.N_IMAGES, 64, 8) and packed.dtype == np.uint8
@@ -116,7 +117,7 @@ def test_npz_source_serves_the_written_frames(original):
         DSpritesSource.observations(factors)[:, 0].numpy(), ds.render_flat(WRITTEN)
     )
     with pytest.raises(ValueError, match="only read with source='npz'"):
-        cli._generative_source("dsprites", {}, None, "procedural", str(original))
+        generative_jobs.generative_source("dsprites", {}, None, "procedural", str(original))
 
 
 @pytest.mark.parametrize(
@@ -196,7 +197,7 @@ def test_generative_commands_pass_the_dsprites_options(monkeypatch, tmp_path):
         seen.append(args[3:])
         raise _Stop
 
-    monkeypatch.setattr(cli, "_generative_source", fake_source)
+    monkeypatch.setattr(generative_jobs, "generative_source", fake_source)
     monkeypatch.setattr("disentangle.generative.train.load_generative", lambda path: (None, None))
     spec = json.dumps({"dataset": "dsprites", "spec": {"seed": 0}, "steps": 1})
     common = ["--name", "m", "--model-spec", spec, "--settings", "{}", "--out", "o"]

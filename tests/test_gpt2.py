@@ -59,7 +59,7 @@ def test_matches_reference_in_eval_mode():
 def test_parameter_count_and_init():
     m = GPT2.init_member(41, 64, generator("t", 0))
     n = sum(v.numel() for k, v in m.items() if k != "dropout_seed")
-    assert n == 52_800  # REPLICATION.md 2: "about 52.8k trainable" (without the read-out)
+    assert n == 52_800  # docs/replication.md, "Models": "about 52.8k without the read-out"
     assert abs(float(m["attn_w"].std()) - 0.02) < 0.002
     assert abs(float(m["mlp_proj_w"].std()) - 0.02 / 2**0.5) < 0.002
     assert torch.all(m["ln1_w"] == 1) and torch.all(m["attn_b"] == 0)

@@ -85,20 +85,17 @@ def test_registry():
 
 
 def test_train_rule_depends_on_each_architectures_own_module():
-    """workflow/rules/common.smk maps every architecture to the file that defines it (so that
-    editing one model retrains only its networks); the map must follow the registry and the
-    config schema's list."""
-    import ast
+    """disentangle.registry_names maps every architecture to the file that defines it (so that
+    editing one model retrains only its networks: workflow/rules/common.smk); the map must follow
+    the registry and the config schema's list."""
     import inspect
     from pathlib import Path
 
     import yaml
 
+    from disentangle.registry_names import ARCHITECTURE_MODULES as modules
+
     root = Path(__file__).resolve().parents[1]
-    text = (root / "workflow/rules/common.smk").read_text()
-    start = text.index("ARCHITECTURE_MODULES = {")
-    end = text.index("}", start) + 1
-    modules = ast.literal_eval(text[start:end].split("=", 1)[1].strip())
     assert set(modules) == set(ARCHITECTURES)
     for name, cls in ARCHITECTURES.items():
         path = Path(inspect.getfile(cls)).resolve()

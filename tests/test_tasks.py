@@ -1,4 +1,4 @@
-"""The task generator against the paper's definitions (REPLICATION.md 1.1)."""
+"""The task generator against the paper's definitions (docs/replication.md, "Task")."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def test_even_boundaries_match_the_authors_labels(n_tasks):
 
 @pytest.mark.parametrize("n_tasks", [2, 3, 6, 12, 24])
 def test_even_boundaries_are_isotropic(n_tasks):
-    """CᵀC = (N/2)·I for evenly spaced orientations (REPLICATION.md 1.1, derived)."""
+    """CᵀC = (N/2)·I for evenly spaced orientations (docs/replication.md, "Task"; derived)."""
     c = boundary_normals(n_tasks, 2, "even", seed=0).double()
     assert torch.allclose(c.T @ c, n_tasks / 2 * torch.eye(2, dtype=torch.float64), atol=1e-6)
 
@@ -161,7 +161,8 @@ def test_impossible_correlation_is_rejected():
 
 
 def test_free_rt_ddm_targets():
-    """Running sum of the projected evidence, absorbed at ±bound once crossed (REPLICATION 1.2)."""
+    """Running sum of the projected evidence, absorbed at ±bound once crossed (docs/replication.md,
+    "Task")."""
     spec = TaskSpec(
         loss="ddm",
         fixation_steps=0,

@@ -1,4 +1,5 @@
-"""The paper's theory (REPLICATION.md 4) against known answers and numerical properties."""
+"""The paper's theory (docs/replication.md, "Theory checks") against known answers and numerical
+properties."""
 
 from __future__ import annotations
 
@@ -262,7 +263,8 @@ def test_reconstruction_table():
 
 # ---------------------------------------------------------------- probit vs logistic
 
-FIT_A = {0.5: 0.6250, 1: 0.6205, 5: 0.5888, 10: 0.5886, 100: 0.5886}  # REPLICATION 4.2
+# docs/replication.md, "Theory checks"
+FIT_A = {0.5: 0.6250, 1: 0.6205, 5: 0.5888, 10: 0.5886, 100: 0.5886}
 FIT_MAE = {0.5: 7e-5, 1: 5e-4, 5: 6.6e-3, 10: 3.9e-3, 100: 3.9e-4}
 
 
@@ -463,7 +465,8 @@ def test_even_boundaries_have_gram_n_over_2(n_tasks):
 
 # ---------------------------------------------------------------- r² ceilings
 
-# REPLICATION 4.2: (σ, samples) → (MLE theory, Bayes); free-RT rows use T + 1 samples
+# (σ, samples) → (MLE theory, Bayes) (docs/replication.md, "Theory checks"); free-RT rows use
+# T + 1 samples (ibid., "Deviations from the authors' code")
 R2_TABLE = {
     (0.2, 20): (0.976, 0.978),
     (0.2, 21): (0.977, 0.979),

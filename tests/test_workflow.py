@@ -53,7 +53,7 @@ def test_one_panel_schedules_only_its_chain(smoke_copy):
     }
 
 
-# REPLICATION.md, "Panel ids the workflow must produce": the paper's and poster's panels.
+# docs/replication.md, "Panels": the paper's and poster's panels.
 PAPER_PANELS = {
     "fig2-task", "fig2-encoder", "fig2-attractor", "fig2-eigenvalues", "fig3a", "fig3b", "fig3c",
     "fig4-tuning-rnn", "fig4-tuning-gpt", "fig5a", "fig5b-rnn", "fig5b-gpt", "fig5c", "fig5c-mse",

@@ -39,6 +39,8 @@ from typing import Any
 import yaml
 
 from disentangle.experiment import ExperimentSpec
+from disentangle.registry_names import THEORY_CHECKS as THEORY
+from disentangle.registry_names import hyperparameters
 
 OPTIONAL_EXPERIMENT_KEYS = {"description", "sweep"}
 
@@ -58,7 +60,7 @@ TABLES = {
     "tuning": "results/{preset}/analysis/{experiment}/tuning.parquet",
     "task_example": "results/{preset}/examples/{experiment}/task.parquet",
     "encoder_example": "results/{preset}/examples/{experiment}/encoder.parquet",
-    # closed-form theory checks; the "experiment" is the check's name (disentangle.checks.CHECKS)
+    # theory checks; the "experiment" is the check's name (disentangle.theory_checks.CHECKS)
     "theory": "results/{preset}/theory/{experiment}.parquet",
     # the β-VAE family and the comparison; "experiment" is a generative model's expanded name
     "generative_scores": "results/{preset}/generative/scores/{experiment}.parquet",
@@ -411,8 +413,6 @@ def expand_generative(
     """Generative model entries → one model per (swept hyperparameter value, seed), named
     ``<entry>-<hp><value>-s<seed>`` (or ``<entry>-s<seed>`` without a sweep). With the
     ``schema``, each swept value is checked against ``$defs/hyperparameters``."""
-    from disentangle.generative import hyperparameters
-
     hp_schemas = (schema or {}).get("$defs", {}).get("hyperparameters", {}).get("properties", {})
     models, groups, problems = {}, {}, []
     for name, entry in config.get("generative", {}).get("models", {}).items():
@@ -540,8 +540,6 @@ def resolve_experiments(config: dict, schema: dict) -> Resolved:
                             f"{', '.join(sorted(generative_groups))}"
                         )
                 elif kind == "theory":
-                    from disentangle.checks import CHECKS as THEORY
-
                     if exp not in THEORY:
                         problems.append(
                             f"config key 'panels.{panel}.tables.theory' names {exp!r}; expected "

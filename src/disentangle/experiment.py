@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-from disentangle.tasks.evidence import TaskSpec
+from disentangle.tasks.spec import TaskSpec
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The task's latent prior and the closed forms that depend on it alone.
 
-Every latent coordinate x*_j is drawn from U(−½, ½) (REPLICATION.md 1.1), so its variance is 1/12
-and an r² is 1 − mse/(1/12). This module imports nothing heavy: the figure notebooks draw the
-information ceiling from it without loading torch (2-3 s of every r² panel's job).
+Every latent coordinate x*_j is drawn from U(−½, ½) (docs/replication.md, "Task"), so its variance
+is 1/12 and an r² is 1 − mse/(1/12). This module imports nothing heavy: the figure notebooks draw
+the information ceiling from it without loading torch (2-3 s of every r² panel's job).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@
 # orthogonal (disentangled) code. Points: median; bars: interquartile range over networks (and
 # axis pairs when D > 2) at the configured penalty. The grey band spans the medians over the
 # penalty sweep, showing the angle does not hinge on the penalty (the minimum-norm decoder would
-# give meaningless 0°/180° on these rank-deficient states; REPLICATION.md "Decisions").
+# give meaningless 0°/180° on these rank-deficient states; docs/replication.md, "Decisions").
 #
 # With the option `ideal` (Fig. S12), two more axes: the same statistics for the ideal code C·μ of
 # the same networks' boundaries (`ideal_deg`, `disentangle.analysis.geometry.ideal_code_decoder`:

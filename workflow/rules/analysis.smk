@@ -7,7 +7,7 @@ rule dynamics:
     input:
         model="results/{preset}/models/{experiment}.pt",
         ingredients="results/{preset}/data/{experiment}.pt",
-        code=sources("analysis/dynamics.py", "analysis/tables.py"),
+        code=code_sources("dynamics"),
     output:
         trajectories=TABLES["trajectories"],
         fixed_points=TABLES["fixed_points"],
@@ -36,7 +36,7 @@ rule tuning:
     input:
         model="results/{preset}/models/{experiment}.pt",
         ingredients="results/{preset}/data/{experiment}.pt",
-        code=sources("analysis/tuning.py", "analysis/tables.py"),
+        code=code_sources("tuning"),
     output:
         TABLES["tuning"],
     log:
@@ -60,7 +60,7 @@ rule tuning:
 rule examples:
     input:
         ingredients="results/{preset}/data/{experiment}.pt",
-        code=sources("analysis/tables.py"),
+        code=code_sources("examples"),
     output:
         task=TABLES["task_example"],
         encoder=TABLES["encoder_example"],

@@ -5,7 +5,7 @@
 rule panel_claims:
     input:
         tables=lambda wc: sorted({p for paths in panel_tables(wc).values() for p in paths}),
-        code=sources("claims.py", "jobs/claims.py"),
+        code=code_sources("panel_claims"),
     output:
         csv=f"results/{PRESET}/claims/{{panel}}.csv",
         html=report(
@@ -34,7 +34,7 @@ rule panel_claims:
 rule claims_ledger:
     input:
         expand(f"results/{PRESET}/claims/{{panel}}.csv", panel=list(config["panels"])),
-        code=sources("claims.py", "jobs/claims.py"),
+        code=code_sources("claims_ledger"),
     output:
         csv=f"results/{PRESET}/claims.csv",
         md=f"results/{PRESET}/CLAIMS.md",

@@ -1,5 +1,6 @@
 # Configuration checks and helpers shared by every stage. The config is validated here, at parse
 # time, so a bad key stops the run before any job is scheduled.
+import functools
 import json
 import os
 import re
@@ -14,6 +15,7 @@ from disentangle.config import (
     load_and_check,
     training_spec_json,
 )
+from disentangle.import_graph import narrowing_cut, package_files
 
 try:
     # duplicate keys (Snakemake's YAML loader keeps the last silently) in every config file read:
@@ -62,35 +64,62 @@ def notebook_path(name):
     return str(Path(workflow.basedir) / "workflow" / "notebooks" / f"{name}.py")
 
 
-def sources(*names):
-    """Package files a rule depends on, so that editing the code reruns the rule. Every rule
-    writes and reads through io.py and integrity.py (checksummed files), so those are always
-    among them."""
-    files = []
-    for name in dict.fromkeys([*names, "io.py", "integrity.py"]):
-        path = SRC / name
-        files += sorted(map(str, path.glob("*.py"))) if path.is_dir() else [str(path)]
-    return files
-
-
-# The module that defines each architecture (disentangle.models.ARCHITECTURES; a test keeps the two
-# in step): a network's training depends on its own model file, not on every architecture's.
-ARCHITECTURE_MODULES = {
-    "leaky_rnn": "models/recurrent.py",
-    "nonleaky_rnn": "models/recurrent.py",
-    "lstm": "models/recurrent.py",
-    "gru": "models/recurrent.py",
-    "gpt2": "models/gpt2.py",
+# Which code each rule depends on, so that editing a file a job uses reruns that job and nothing
+# else. One policy, derived from the imports (disentangle.import_graph): a rule depends on the
+# package files that its job's function (RULE_JOBS) imports, transitively, lazy imports inside the
+# function included; a panel on what its notebook imports. The command-line dispatch (cli.py,
+# jobs/__init__.py) is no dependency. io.py and integrity.py (checksummed reads and writes) are
+# always among them. Deliberately narrower (disentangle.import_graph.narrowing_cut): a job of an
+# experiment depends on its own architecture's model file, not on the other architectures'; a
+# theory check on the kind of check it is (the closed-form theory package or the trained-model
+# studies), not on the other kind. tests/test_rule_sources.py checks the table and the policy.
+RULE_JOBS = {
+    "ingredients": "jobs/train.py:run_ingredients",
+    "train": "jobs/train.py:run_train",
+    "ood_generalisation": "jobs/ood.py:run_ood",
+    "decoder_angles": "jobs/ood.py:run_angles",
+    "sparsity": "jobs/ood.py:run_sparsity",
+    "baselines": "jobs/baselines.py:run",
+    "dynamics": "jobs/analysis.py:run_dynamics",
+    "tuning": "jobs/analysis.py:run_tuning",
+    "examples": "jobs/analysis.py:run_examples",
+    "theory_check": "jobs/theory.py:run",
+    "train_generative": "jobs/generative.py:run_train",
+    "score_generative": "jobs/generative.py:run_score",
+    "traversals": "jobs/generative.py:run_traversals",
+    "floors": "jobs/comparison.py:run_floors",
+    "score_networks": "jobs/comparison.py:run_score_networks",
+    "panel_claims": "jobs/claims.py:run_panel",
+    "claims_ledger": "jobs/claims.py:run_ledger",
+    "panel": "the panel's notebook",
 }
+ALWAYS_SOURCES = ("io.py", "integrity.py")
 
 
-def network_sources(*names):
-    """``sources(*names)`` plus the model code of the experiment's architecture."""
+def code_cuts(wildcards):
+    """The import edges a job of these wildcards does not depend on (see RULE_JOBS)."""
+    experiment = getattr(wildcards, "experiment", None)
+    architecture = EXPERIMENTS[experiment]["architecture"] if experiment else None
+    return narrowing_cut(architecture, getattr(wildcards, "check", None))
+
+
+@functools.cache
+def _code_files(entry, cut):
+    files = {*package_files([entry], cut, root=SRC), *ALWAYS_SOURCES}
+    return [str(SRC / f) for f in sorted(files)]
+
+
+def code_sources(rule):
+    """The package files rule ``rule`` depends on (RULE_JOBS), as an input function."""
+    if rule not in RULE_JOBS:
+        raise WorkflowError(f"code_sources({rule!r}): not in RULE_JOBS (workflow/rules/common.smk)")
 
     def files(wildcards):
-        arch = EXPERIMENTS[wildcards.experiment]["architecture"]
-        model = ["models/__init__.py", "models/readout.py", ARCHITECTURE_MODULES[arch]]
-        return sources(*names, *model)
+        if rule == "panel":
+            entry = notebook_path(config["panels"][wildcards.panel]["notebook"])
+        else:
+            entry = RULE_JOBS[rule]
+        return _code_files(entry, code_cuts(wildcards))
 
     return files
 

@@ -4,7 +4,7 @@
 
 rule ingredients:
     input:
-        sources("data/__init__.py", "data/ingredients.py", "tasks", "seeding.py", "experiment.py"),
+        code=code_sources("ingredients"),
     output:
         "results/{preset}/data/{experiment}.pt",
     log:

@@ -8,7 +8,7 @@ rule panel:
     input:
         tables=lambda wc: sorted({p for paths in panel_tables(wc).values() for p in paths}),
         notebook=lambda wc: notebook_path(config["panels"][wc.panel]["notebook"]),
-        style=sources("figures", "prior.py"),
+        code=code_sources("panel"),
     output:
         pdf=report(
             f"figures/{PRESET}/{{panel}}.pdf",

@@ -5,7 +5,7 @@
 rule train_generative:
     input:
         unpack(generative_inputs),
-        code=sources("generative", "data/dsprites.py", "data/__init__.py", "comparison.py"),
+        code=code_sources("train_generative"),
     output:
         "results/{preset}/generative/models/{gmodel}.pt",
     log:
@@ -36,7 +36,7 @@ rule score_generative:
     input:
         unpack(generative_inputs),
         model="results/{preset}/generative/models/{gmodel}.pt",
-        code=sources("comparison.py", "metrics", "prior.py"),
+        code=code_sources("score_generative"),
     output:
         TABLES["generative_scores"].replace("{experiment}", "{gmodel}"),
     log:
@@ -63,7 +63,7 @@ rule score_generative:
 rule traversals:
     input:
         model="results/{preset}/generative/models/{gmodel}.pt",
-        code=sources("comparison.py"),
+        code=code_sources("traversals"),
     output:
         TABLES["traversals"].replace("{experiment}", "{gmodel}"),
     log:
@@ -84,7 +84,7 @@ rule traversals:
 
 rule floors:
     input:
-        code=sources("comparison.py", "metrics", "jobs/comparison.py", "tasks"),
+        code=code_sources("floors"),
     output:
         "results/{preset}/metrics/{experiment}/floors.parquet",
     log:
@@ -109,7 +109,7 @@ rule score_networks:
         model="results/{preset}/models/{experiment}.pt",
         ingredients="results/{preset}/data/{experiment}.pt",
         floors=lambda wc: f"results/{wc.preset}/metrics/{floor_owner(wc.experiment)}/floors.parquet",
-        code=sources("comparison.py", "metrics", "prior.py", "jobs/comparison.py"),
+        code=code_sources("score_networks"),
     output:
         TABLES["disentanglement"],
     log:

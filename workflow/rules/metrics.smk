@@ -5,7 +5,7 @@ rule ood_generalisation:
     input:
         model="results/{preset}/models/{experiment}.pt",
         ingredients="results/{preset}/data/{experiment}.pt",
-        code=sources("metrics/ood.py", "prior.py", "tasks"),
+        code=code_sources("ood_generalisation"),
     output:
         configured=TABLES["ood_r2"],
         ridge=TABLES["ood_r2_ridge"],
@@ -33,7 +33,7 @@ rule decoder_angles:
     input:
         model="results/{preset}/models/{experiment}.pt",
         ingredients="results/{preset}/data/{experiment}.pt",
-        code=sources("analysis/geometry.py", "analysis/tables.py", "metrics/ood.py", "prior.py"),
+        code=code_sources("decoder_angles"),
     output:
         TABLES["angles"],
     log:
@@ -59,7 +59,7 @@ rule sparsity:
     input:
         model="results/{preset}/models/{experiment}.pt",
         ingredients="results/{preset}/data/{experiment}.pt",
-        code=sources("analysis/sparsity.py", "analysis/tables.py"),
+        code=code_sources("sparsity"),
     output:
         TABLES["sparsity"],
     log:
@@ -86,16 +86,7 @@ rule sparsity:
 rule baselines:
     input:
         ingredients="results/{preset}/data/{experiment}.pt",
-        code=network_sources(
-            "metrics/baselines.py",
-            "metrics/ood.py",
-            "jobs/baselines.py",
-            "prior.py",
-            "tasks",
-            "training.py",
-            "seeding.py",
-            "theory/bayes.py",
-        ),
+        code=code_sources("baselines"),
     output:
         TABLES["baselines"],
     log:

@@ -3,7 +3,7 @@
 
 rule theory_check:
     input:
-        code=sources("theory", "prior.py"),
+        code=code_sources("theory_check"),
     output:
         TABLES["theory"].replace("{experiment}", "{check}"),
     log:

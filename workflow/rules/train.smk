@@ -6,7 +6,7 @@
 rule train:
     input:
         ingredients="results/{preset}/data/{experiment}.pt",
-        code=network_sources("training.py", "experiment.py", "tasks", "seeding.py"),
+        code=code_sources("train"),
     output:
         model="results/{preset}/models/{experiment}.pt",
         history=TABLES["history"],

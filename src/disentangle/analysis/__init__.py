@@ -1,7 +1,9 @@
-"""Analyses of trained networks (REPLICATION.md 3.2–3.4): ``dynamics`` (PCA, fixed points,
-Jacobian spectra, time-scale amplification), ``tuning`` (grid rasters, correlation maps, GPT-2
-value vectors), ``sparsity`` (Vinje–Gallant lifetime sparseness) and ``geometry`` (angles between
-decoder axes). Each function analyses one ensemble member (index ``k``); callers loop."""
+"""Analyses of trained networks (docs/replication.md, "Decoder-axis angles" and "Sparsity,
+dynamics and tuning"): ``dynamics`` (PCA, fixed points, Jacobian spectra, time-scale
+amplification), ``tuning`` (grid rasters, correlation maps, GPT-2 value vectors), ``sparsity``
+(Vinje–Gallant lifetime sparseness) and ``geometry`` (angles between decoder axes). Each function
+analyses one ensemble member (index ``k``); callers loop. ``table_builders`` turns them into the
+workflow's tidy tables."""
 
 from disentangle.analysis.dynamics import (
     FixedPoints,

@@ -1,7 +1,7 @@
 """State-space dynamics of one trained network: PCA, fixed points, Jacobian spectra, time scales.
 
-The paper's Fig. 2 ("RNNs learn continuous attractors"; REPLICATION.md 3.4, the authors'
-analyze.py), for member k of an ensemble:
+The paper's Fig. 2 ("RNNs learn continuous attractors"; docs/replication.md, "Sparsity,
+dynamics and tuning"; the authors' analyze.py), for member k of an ensemble:
 - PCA of noise-free trajectories (40 trials × 22 steps, 10 components);
 - fixed points of the one-step map F(h) with the input held at u* = [fixation 1, f(0)]: 128
   starting states (a random visited state + U(0, 6) per unit), Adam lr 0.01 for 10,000 steps on

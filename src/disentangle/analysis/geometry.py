@@ -1,5 +1,5 @@
 """Angles between the linear read-out axes of the latents (the paper's Fig. 3c and S12;
-REPLICATION.md 3.2 and "Decisions").
+docs/replication.md, "Decoder-axis angles" and "Decisions").
 
 For a decoder weight W (H, D), column j is the read-out direction of x*_j; the angle between
 columns i < j (degrees, upper triangle) is ≈ 90° for a disentangled (orthogonal) code. The

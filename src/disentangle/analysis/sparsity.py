@@ -1,5 +1,5 @@
-"""Lifetime sparseness of hidden units (the paper's Fig. S6; REPLICATION.md 3.3, the authors'
-sparsity.py).
+"""Lifetime sparseness of hidden units (the paper's Fig. S6; docs/replication.md, "Sparsity,
+dynamics and tuning"; the authors' sparsity.py).
 
 Vinje & Gallant (2000) lifetime sparseness of a unit over m stimuli:
     S = (1 − (mean r)² / mean(r²)) / (1 − 1/m),

@@ -1,6 +1,6 @@
 """Tuning of single units to the latents on a stimulus grid (the paper's "representations learned"
-rasters, Fig. 4 [unverified numbering]; REPLICATION.md 3.4, the authors' analyze.py and
-analyze_transformer.py).
+rasters, Fig. 4 [unverified numbering]; docs/replication.md, "Sparsity, dynamics and
+tuning"; the authors' analyze.py and analyze_transformer.py).
 
 - RNN raster: noise-free stimuli on the 8 × 8 grid (x1, x2) ∈ linspace(−.5, .5, 8)²; as in the
   authors' code the input is the stimulus period alone (20 steps of [fixation 1, f(x)], no fixation

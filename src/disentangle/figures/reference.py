@@ -1,10 +1,10 @@
 """Theory overlays drawn on the r² panels (closed forms only; nothing here trains or fits).
 
-- ``ceiling``: r² of the unbiased mean of T noisy samples, 1 − 12σ²/T (paper Eq. 7,
-  REPLICATION.md 4.2), the meaningful upper reference of every OOD panel.
+- ``ceiling``: r² of the unbiased mean of T noisy samples, 1 − 12σ²/T (paper Eq. 7;
+  docs/replication.md, "Theory checks"), the meaningful upper reference of every OOD panel.
 - ``rank_ceiling``: with N < D tasks the optimal system keeps only C·x*, so the best linear read-out
-  captures on average N/D of the latent variance: min(1, N/D)·(1 − 12σ²/T) (REPLICATION.md 4.2,
-  an inference, drawn dashed and labelled as such on Fig. 5b).
+  captures on average N/D of the latent variance: min(1, N/D)·(1 − 12σ²/T) (docs/replication.md,
+  "Theory checks": an inference, drawn dashed and labelled as such on Fig. 5b).
 """
 
 from __future__ import annotations

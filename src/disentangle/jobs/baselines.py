@@ -11,10 +11,10 @@ import sys
 def run(args: argparse.Namespace) -> None:
     import torch
 
-    from disentangle.cli import tidy
     from disentangle.data.ingredients import load_ingredients
     from disentangle.experiment import ExperimentSpec
     from disentangle.io import atomic_parquet
+    from disentangle.jobs.tables import with_columns
     from disentangle.metrics.baselines import baseline_rows
     from disentangle.training import build_ensemble, resolve_device
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> None:
         settings,
         decoders,
     )
-    df = tidy(rows, exp, context)
+    df = with_columns(rows, {**exp.columns(), **context})
     atomic_parquet(df, args.out)
     ood = df[df["metric"] == "ood_r2"]
     summary = ood.groupby(["baseline", "decoder"])["value"].median()

@@ -19,14 +19,14 @@ import argparse
 import hashlib
 import json
 
+from disentangle.jobs.arguments import json_argument
+
 FLOOR_SETTINGS = ("n_points", "n_bins", "dci_estimators", "ood_penalty", "floor_draws")
 FLOOR_COLUMNS = ["n_tasks", "seed", "metric", "value", "family", "code_size"]
-
-
-def _json(text: str) -> dict:
-    from disentangle.cli import _json as parse
-
-    return parse(text)
+#: the seed of the scoring sample's generator. Not a named stream of ``disentangle.seeding``: a
+#: derived seed would draw another sample and change every comparison table, so the draws keep
+#: the seed they were first made with (0), named here.
+SCORING_SAMPLE_SEED = 0
 
 
 def floor_settings(settings: dict) -> dict:
@@ -61,7 +61,7 @@ def scoring_sample(exp, n: int):
 
     from disentangle.tasks.evidence import sample_trials
 
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator().manual_seed(SCORING_SAMPLE_SEED)
     x, noise = sample_trials(exp.task, g, (n,))
     x_test, noise_test = sample_trials(exp.task, g, (n,))
     return x, noise, x_test, noise_test
@@ -101,21 +101,21 @@ def read_floors(path: str, key: str) -> list[dict]:
 
 
 def run_floors(args: argparse.Namespace) -> None:
-    from disentangle.cli import tidy
     from disentangle.experiment import ExperimentSpec
     from disentangle.io import atomic_parquet
+    from disentangle.jobs.tables import with_columns
 
-    settings, context = _json(args.settings), _json(args.context)
-    exp = ExperimentSpec.from_dict(args.experiment, _json(args.spec))
+    settings, context = json_argument(args.settings), json_argument(args.context)
+    exp = ExperimentSpec.from_dict(args.experiment, json_argument(args.spec))
     rows = compute_floors(exp, settings)
-    df = tidy(rows, exp, {"dataset": "task", **context, "floor_key": floor_key(exp, settings)})
+    key = floor_key(exp, settings)
+    df = with_columns(rows, {**exp.columns(), "dataset": "task", **context, "floor_key": key})
     atomic_parquet(df, args.out)
 
 
 def run_score_networks(args: argparse.Namespace) -> None:
     import torch
 
-    from disentangle.cli import _load, _task_data, tidy
     from disentangle.comparison import (
         PCS_FAMILY,
         code_rows,
@@ -125,11 +125,15 @@ def run_score_networks(args: argparse.Namespace) -> None:
         top_pcs,
     )
     from disentangle.io import atomic_parquet
+    from disentangle.jobs.ensemble import load_trained_ensemble
+    from disentangle.jobs.generative import task_data
+    from disentangle.jobs.tables import with_columns
     from disentangle.metrics.ood import final_states
     from disentangle.progress import Progress
 
-    settings, context = _json(args.settings), _json(args.context)
-    exp, model, encoder, members, _ = _load(args)
+    settings, context = json_argument(args.settings), json_argument(args.context)
+    trained = load_trained_ensemble(args.model, args.ingredients, args.device, args.threads)
+    exp, model, encoder, members = trained.spec, trained.model, trained.encoder, trained.members
     key = floor_key(exp, settings)
     floors = read_floors(args.floors, key) if args.floors else None  # checked before any work
     n = int(settings["n_points"])
@@ -152,8 +156,8 @@ def run_score_networks(args: argparse.Namespace) -> None:
         member += task_ood_rows(states[i], x.numpy(), states_test[i], x_test.numpy(), penalty)
         rows += [{"n_tasks": n_tasks, "seed": seed, **r} for r in member]
     # the raw observations of the first network's encoder, noise-free, as the baseline
-    obs, xr = _task_data(settings, args.ingredients, "eval")
-    obs_test, xr_test = _task_data(settings, args.ingredients, "eval_test")
+    obs, xr = task_data(settings, args.ingredients, "eval")
+    obs_test, xr_test = task_data(settings, args.ingredients, "eval_test")
     labels_raw = discretise(xr, int(settings["n_bins"]))
     raw = sample_metric_rows(obs.astype("float64"), labels_raw, xr, 0, estimators)
     raw += task_ood_rows(obs, xr, obs_test, xr_test, penalty)
@@ -178,7 +182,7 @@ def run_score_networks(args: argparse.Namespace) -> None:
         ]
     progress.update(progress.total)
     rows += floors if floors is not None else compute_floors(exp, settings)
-    df = tidy(rows, exp, {"dataset": "task", **context})
+    df = with_columns(rows, {**exp.columns(), "dataset": "task", **context})
     atomic_parquet(df, args.out)
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from disentangle.metrics.discretize import check_train_test
+from disentangle.metrics.information import check_train_test
 from disentangle.seeding import derive_seed
 
 ENTROPY_EPS = 1e-11

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from disentangle.metrics.discretize import check_codes, check_pair, constant_factors
+from disentangle.metrics.information import check_codes, check_pair, constant_factors
 
 CORRELATIONS = ("pearson", "spearman")
 

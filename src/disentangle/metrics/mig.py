@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from disentangle.metrics.discretize import (
+from disentangle.metrics.information import (
     DEFAULT_NUM_BINS,
     check_codes,
     check_labels,

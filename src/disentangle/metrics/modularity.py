@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from disentangle.metrics.discretize import (
+from disentangle.metrics.information import (
     DEFAULT_NUM_BINS,
     check_train_test,
     histogram_discretize,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from disentangle.metrics.discretize import check_codes, check_pair, check_train_test
+from disentangle.metrics.information import check_codes, check_pair, check_train_test
 from disentangle.seeding import derive_seed
 
 SVM_C = 0.01

@@ -1,7 +1,7 @@
 """The paper's GPT-2-style causal transformer with continuous inputs, as an ensemble.
 
-The authors' ``GPT2ContinuousInputs`` (REPLICATION.md 2) is Hugging Face's GPT2Model with
-``n_embd=64, n_layer=1, n_head=8, n_positions=22``, fed through ``inputs_embeds`` by a
+The authors' ``GPT2ContinuousInputs`` (docs/replication.md, "Models") is Hugging Face's GPT2Model
+with ``n_embd=64, n_layer=1, n_head=8, n_positions=22``, fed through ``inputs_embeds`` by a
 Linear(41→64), with the positional-embedding table zeroed and frozen (no positional information
 except the causal mask), and its final LayerNorm's output at every position as the hidden state.
 Written here in plain torch (no model hub, nothing downloaded), with HF's defaults:

@@ -129,8 +129,9 @@ class LeakyRNN(RecurrentEnsemble):
         h_t = W_in·u_t + b_in + W_rec·r_{t−1} + b_rec
         r_t = (1 − α)·r_{t−1} + α·ReLU(h_t),   r_0 = 0,   α = dt/τ = 1
 
-    so the "leaky" RNN is a plain ReLU Elman network, r_t = ReLU(h_t) (REPLICATION.md 2). The two
-    biases are summed into one parameter: the same model (a bias pair is not identifiable).
+    so the "leaky" RNN is a plain ReLU Elman network, r_t = ReLU(h_t) (docs/replication.md,
+    "Models"). The two biases are summed into one parameter: the same model (a bias pair is not
+    identifiable).
     """
 
     PARAMS = ("w_in", "w_rec", "bias")

@@ -1,4 +1,5 @@
-"""The fixed random mixing encoder f (REPLICATION.md 1.1; poster: "randomly initialised MLP").
+"""The fixed random mixing encoder f (docs/replication.md, "Task"; poster: "randomly initialised
+MLP").
 
 f = Linear(D→100), act, Linear(100→100), act, Linear(100→40) with PyTorch's default ``nn.Linear``
 initialisation (weights and biases ~ U(±1/√fan_in)). ``act`` is ReLU (main text) or x² (Fig. S1).
@@ -14,8 +15,8 @@ from __future__ import annotations
 import torch
 
 from disentangle.seeding import generator, uniform
+from disentangle.tasks.spec import ENCODER_WIDTHS as ENCODER_WIDTHS  # defined without torch
 
-ENCODER_WIDTHS: tuple[int, int, int] = (100, 100, 40)
 ACTIVATIONS = ("relu", "quadratic")
 #: rows per member and encoder pass on the CPU: a 100-wide activation of 1600 rows is 640 KB, so a
 #: thread's member stays in its core's L2 cache (benchmarks/README.md, "Frozen encoder")

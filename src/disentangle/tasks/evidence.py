@@ -1,4 +1,5 @@
-"""Trials of the multi-task evidence-accumulation classification task (REPLICATION.md 1.1).
+"""Trials of the multi-task evidence-accumulation classification task (docs/replication.md,
+"Task").
 
 A trial has a latent x* ~ U(-0.5, 0.5)^D, fixed within the trial. Time runs in steps of dt = 100 ms:
 ``fixation_steps`` (1) with the fixation cue on and no stimulus, ``stimulus_steps`` (20) with the
@@ -19,97 +20,16 @@ boundaries and random stream.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 
 import torch
 
 from disentangle.seeding import generator
-from disentangle.tasks.encoder import ENCODER_WIDTHS, MixingEncoder
+from disentangle.tasks.encoder import MixingEncoder
 
-LOSSES = ("bce", "mse", "ddm")
-BOUNDARIES = ("even", "random")
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """The settings of one task variant; field names match the config keys under ``task``."""
-
-    dim: int = 2
-    noise_sd: float = 0.2
-    fixation_steps: int = 1
-    stimulus_steps: int = 20
-    decision_steps: int = 1
-    encoder: str = "relu"
-    boundaries: str = "even"
-    loss: str = "bce"
-    correlation: float = 0.0
-    ddm_bound: float = 5.0
-
-    def __post_init__(self) -> None:
-        if self.dim < 1:
-            raise ValueError(f"task.dim = {self.dim}: expected an integer >= 1")
-        if self.noise_sd < 0:
-            raise ValueError(f"task.noise_sd = {self.noise_sd}: expected a number >= 0")
-        if self.loss not in LOSSES:
-            raise ValueError(f"task.loss = {self.loss!r}: expected one of {LOSSES}")
-        if self.loss == "ddm":
-            if self.fixation_steps != 0 or self.decision_steps != 0:
-                raise ValueError(
-                    "task.loss = 'ddm' (free reaction time) has no fixation or decision period: "
-                    f"expected fixation_steps = decision_steps = 0, got {self.fixation_steps} "
-                    f"and {self.decision_steps}"
-                )
-            if self.ddm_bound <= 0:
-                raise ValueError(f"task.ddm_bound = {self.ddm_bound}: expected a number > 0")
-        elif self.decision_steps < 1 or self.fixation_steps < 0:
-            raise ValueError(
-                "task timing: expected decision_steps >= 1 and fixation_steps >= 0 "
-                f"(got {self.decision_steps} and {self.fixation_steps})"
-            )
-        if self.stimulus_steps < 1:
-            raise ValueError(f"task.stimulus_steps = {self.stimulus_steps}: expected >= 1")
-        lowest = -1.0 / (self.dim - 1) if self.dim > 1 else 0.0
-        if not lowest < self.correlation < 1.0 and self.correlation != 0.0:
-            raise ValueError(
-                f"task.correlation = {self.correlation}: expected {lowest:.3g} < ρ < 1 "
-                f"(an equicorrelation matrix in D = {self.dim} must be positive definite)"
-            )
-        if self.boundaries not in BOUNDARIES:
-            raise ValueError(f"task.boundaries = {self.boundaries!r}: expected one of {BOUNDARIES}")
-        if self.boundaries == "even" and self.dim != 2:
-            raise ValueError(
-                f"task.boundaries = 'even' needs task.dim = 2 (got {self.dim}); "
-                "use 'random' for D > 2"
-            )
-
-    @classmethod
-    def from_dict(cls, d: dict) -> TaskSpec:
-        return cls(**d)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @property
-    def n_steps(self) -> int:
-        return self.fixation_steps + self.stimulus_steps + self.decision_steps
-
-    @property
-    def has_cue(self) -> bool:
-        """The fixation-cue input channel exists except in the free-RT (DDM) task."""
-        return self.loss != "ddm"
-
-    @property
-    def input_size(self) -> int:
-        return int(self.has_cue) + ENCODER_WIDTHS[-1]
-
-    @property
-    def stimulus_slice(self) -> slice:
-        return slice(self.fixation_steps, self.fixation_steps + self.stimulus_steps)
-
-    @property
-    def decision_slice(self) -> slice:
-        """The steps whose outputs are the decision (free RT: the last step)."""
-        return slice(self.n_steps - max(self.decision_steps, 1), self.n_steps)
+# the task settings live in the torch-free module spec (the config check reads them): re-exported
+from disentangle.tasks.spec import BOUNDARIES as BOUNDARIES
+from disentangle.tasks.spec import LOSSES as LOSSES
+from disentangle.tasks.spec import TaskSpec as TaskSpec
 
 
 def boundary_normals(n_tasks: int, dim: int, kind: str, seed: int) -> torch.Tensor:
@@ -233,8 +153,8 @@ def fold_masks(x: torch.Tensor) -> tuple[list[str], torch.Tensor]:
     """Held-out regions for the OOD decoder: names and boolean masks (n_folds, n) over ``x`` (n, D).
 
     D = 2: the four quadrants in the paper's order (Q1 = (+,+), Q2 = (−,+), Q3 = (−,−), Q4 = (+,−)).
-    D > 2: one half-space per coordinate, x_j < 0 (REPLICATION.md: the authors' high-D rule is not
-    recorded; this choice is documented in the README).
+    D > 2: one half-space per coordinate, x_j < 0 (the authors' high-D rule is not recorded;
+    docs/replication.md, "Deviations from the authors' code").
     """
     d = x.shape[1]
     if d == 2:
@@ -247,7 +167,8 @@ def fold_masks(x: torch.Tensor) -> tuple[list[str], torch.Tensor]:
 
 def evaluation_set(spec: TaskSpec, n_train: int, n_test: int, seed: int) -> dict[str, torch.Tensor]:
     """Fixed trials for decoder fitting (``train``) and testing (``test``), shared by all networks
-    of an experiment: latents uniform on the cube, noise as in training (REPLICATION.md 3.1)."""
+    of an experiment: latents uniform on the cube, noise as in training (docs/replication.md,
+    "OOD regression metric")."""
     g = generator("evaluation", seed, spec.dim)
     x_train, noise_train = sample_trials(spec, g, (n_train,))
     x_test, noise_test = sample_trials(spec, g, (n_test,))

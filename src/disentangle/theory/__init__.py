@@ -1,11 +1,12 @@
 """The paper's theory as tested numerical functions (Vafidis, Bhargava & Rangel, ICLR 2025,
-Theorem 3.1 / B.6 and Eq. 7; REPLICATION.md section 4), plus Locatello et al. (2019)'s
+Theorem 3.1 / B.6 and Eq. 7; docs/replication.md, "Theory checks"), plus Locatello et al. (2019)'s
 impossibility argument checked on densities.
 
 Pure float64 functions (``closed_form``, ``bayes``) and table builders that return tidy pandas
 DataFrames (setting columns + ``metric`` + ``value``), each fast at small sizes so the smoke preset
 can run them: ``reconstruction_table``, ``sigmoid_table``, ``linear_decoder_table``,
-``orthogonality_table``, ``r2_time_table``, ``locatello_table`` (all listed in ``TABLES``).
+``orthogonality_table``, ``r2_time_table``, ``locatello_table`` (all listed in
+``CLOSED_FORM_CHECKS``, by check name; ``disentangle.theory_checks`` adds the trained-model ones).
 """
 
 from disentangle.theory.bayes import (
@@ -45,7 +46,7 @@ from disentangle.theory.sigmoid import (
     sigmoid_table,
 )
 
-TABLES = {
+CLOSED_FORM_CHECKS = {
     "reconstruction": reconstruction_table,
     "sigmoid": sigmoid_table,
     "linear_decoder": linear_decoder_table,
@@ -55,9 +56,9 @@ TABLES = {
 }
 
 __all__ = [
+    "CLOSED_FORM_CHECKS",
     "KAPPAS",
     "MARGINALS",
-    "TABLES",
     "bayes_r2_quadrature",
     "best_kappa",
     "column_angles",

@@ -1,4 +1,5 @@
-"""Bayes-optimal estimates under the task's uniform prior x* ~ U(−½, ½)^D (REPLICATION.md 4.2).
+"""Bayes-optimal estimates under the task's uniform prior x* ~ U(−½, ½)^D (docs/replication.md,
+"Theory checks").
 
 Given the running mean μ of t samples with noise sd σ, the posterior of x* is a product of normals
 N(μ_j, s²), s = σ/√t, truncated to [−½, ½]. Its mean (the Bayes estimate of x*) and variance are the
@@ -51,7 +52,7 @@ def uniform_prior_posterior_mean(
     mu: torch.Tensor, sigma: float, t: float | torch.Tensor
 ) -> torch.Tensor:
     """Bayes estimate E[x* | μ(t)] under x* ~ U(−½, ½)^D: the truncated-normal mean per
-    coordinate (the estimator behind the REPLICATION table's Bayes column)."""
+    coordinate (the estimator behind the Bayes values of docs/replication.md, "Theory checks")."""
     return truncated_normal_moments(mu, posterior_sd(sigma, t))[0]
 
 

@@ -1,5 +1,5 @@
 """Information ceilings of the decoding r² against evidence time and noise (paper Eq. 7, Fig. 5a/c;
-REPLICATION.md 4.2 table).
+docs/replication.md, "Theory checks": r² against time and noise).
 
 r² = 1 − mse/(1/12) for estimates of x* ~ U(−½, ½)^D from n noisy samples (noise sd σ):
 - ``mle``: the running mean (unbiased, mse σ²/n): analytic ceiling 1 − 12σ²/n
@@ -7,7 +7,8 @@ r² = 1 − mse/(1/12) for estimates of x* ~ U(−½, ½)^D from n noisy samples
 - ``bayes``: the posterior mean under the uniform prior (a truncated-normal mean per coordinate), by
   Monte Carlo and by exact one-dimensional quadrature of E[Var(x* | μ)].
 Fixed RT uses n = T samples; free RT n = T + 1 (the decision step still delivers a sample, as in
-the authors' Fig5a.py), which is how the REPLICATION table's free-RT rows are to be read.
+the authors' Fig5a.py), which is how their free-RT theory line 1 − 0.48/(T + 1) is to be read
+(docs/replication.md, "Deviations from the authors' code": free-reaction-time evaluation offset).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The flat-prior closed forms of the paper's theory (Vafidis, Bhargava & Rangel, ICLR 2025,
-Theorem 3.1 / B.6; REPLICATION.md section 4.2), as pure float64 functions on torch tensors.
+Theorem 3.1 / B.6; docs/replication.md, "Theory checks"), as pure float64 functions on torch
+tensors.
 
 Setup: evidence X(t) = x* + ε_t with ε_t ~ N(0, σ²I); tasks y_i = 1[c_iᵀx* > b_i] with C (N, D)
 and b (N,). With a flat prior the posterior after t samples is N(μ(t), σ²/t·I), μ(t) the running

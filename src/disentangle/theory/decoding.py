@@ -1,4 +1,5 @@
-"""Checks of the theorem's read-outs (REPLICATION.md 4.3, checks 1 and 5) as tidy tables.
+"""Checks of the theorem's read-outs (docs/replication.md, "Theory checks": reconstruction, and μ
+read linearly from the logits) as tidy tables.
 
 - ``reconstruction_table``: trilateration μ = C⁺(σ/√t·diag(‖c_i‖)·Φ⁻¹(Ŷ) + b) recovers μ from the
   exact optimal outputs at float64 precision when rank C = D, and exactly the projection of μ onto

@@ -1,4 +1,5 @@
-"""Orthogonality of the factor directions for many tasks (REPLICATION.md 4.2, Theorem 3.1 part 3).
+"""Orthogonality of the factor directions for many tasks (Theorem 3.1 part 3;
+docs/replication.md, "Theory checks").
 
 In logit space Z ≈ (√t/(κσ))·(C·μ − b), so factor j is encoded along column j of C (an N-vector).
 For random unit rows the columns become orthogonal as N grows, |cos| ~ 1/√N; evenly spaced 2-D

@@ -1,4 +1,5 @@
-"""Probit vs logit: how well Φ(κ·z) approximates the logistic sigmoid (REPLICATION.md 4.2).
+"""Probit vs logit: how well Φ(κ·z) approximates the logistic sigmoid (docs/replication.md,
+"Theory checks").
 
 The linear read-out of the theorem needs Φ⁻¹(g(z)) ≈ κ·z for the network's output nonlinearity g.
 This module reproduces the authors' MATLAB check ``sigmoid_approx_gaussianCDF.m`` (least-squares

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from disentangle.checks import CHECKS, build_check
-from disentangle.studies import importance_log_likelihood, locatello_vae_table
+from disentangle.generative_studies import importance_log_likelihood, locatello_vae_table
+from disentangle.theory_checks import CHECKS, build_check
 
 
 def test_locatello_vae_rotation_keeps_the_likelihood_not_the_alignment():

@@ -13,7 +13,7 @@
   likelihood cannot tell the better-aligned code from the other.
 
 Both return tidy tables (setting columns + ``metric`` + ``value``) and are registered as checks
-in ``disentangle.checks``.
+in ``disentangle.theory_checks``.
 """
 
 from __future__ import annotations

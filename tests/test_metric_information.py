@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import mutual_info_score
 
-from disentangle.metrics.discretize import (
+from disentangle.metrics.information import (
     check_labels,
     discrete_entropy,
     drop_constant_factors,

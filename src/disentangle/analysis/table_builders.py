@@ -1,13 +1,14 @@
 """Tidy tables of the analyses, one builder per workflow table kind (``disentangle.config.TABLES``).
 
 Each builder takes a trained ensemble (``disentangle.training.load_trained``) and returns a
-DataFrame with one row per measurement; the CLI adds the experiment's settings as columns. The
-notebooks draw these tables and nothing else.
+DataFrame with one row per measurement; the jobs (``disentangle.jobs``) add the experiment's
+settings as columns. The notebooks draw these tables and nothing else.
 
 - ``angle_table``: angle between the decoder read-out axes of every network (Fig. 3c, S12), from a
   ridge decoder fitted on all evaluation trials at the configured penalty, plus the same angle over
-  a range of penalties (to show it does not depend on the choice; REPLICATION.md "Decisions"); with
-  the networks' boundaries, each angle's prediction from the ideal code of those boundaries.
+  a range of penalties (to show it does not depend on the choice; docs/replication.md,
+  "Decisions"); with the networks' boundaries, each angle's prediction from the ideal code of those
+  boundaries.
 - ``sparsity_table``: Vinje–Gallant lifetime sparseness of every network (Fig. S6).
 - ``dynamics_tables``: for one network, noise-free trajectories in PC space, the fixed points of the
   constant-input map and the Jacobian spectrum at each (Fig. 2).

@@ -1,0 +1,176 @@
+"""The generative models' jobs (``disentangle.generative``): ``train-generative`` (one model),
+``score-generative`` (its disentanglement metrics) and ``traversals`` (latent traversals of a
+dSprites model); and the data a model trains or is scored on (``generative_source``,
+``task_data``): dSprites, or the task's observations f(x*)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from disentangle.jobs.arguments import json_argument
+
+#: the seed of each split of the task data (``disentangle.comparison.task_observations``)
+TASK_DATA_SEEDS = {"train": 0, "eval": 1, "eval_test": 2}
+
+
+def generative_source(
+    dataset: str,
+    settings: dict,
+    ingredients_path: str | None,
+    dsprites_source: str = "procedural",
+    dsprites_path: str | None = None,
+):
+    """The data a generative model trains on: dSprites frames (rendered, or read from the user's
+    copy of DeepMind's file: ``--dsprites-source npz --dsprites-path``), or the task's
+    observations (the dSprites options do not apply to them and are ignored)."""
+    from disentangle.generative.sources import ArraySource, DSpritesSource
+
+    if dataset == "dsprites":
+        return DSpritesSource(dsprites_source, dsprites_path)
+    obs, x = task_data(settings, ingredients_path, "train")
+    return ArraySource(obs)
+
+
+def task_data(settings: dict, ingredients_path: str, split: str):
+    """f(x*) and x* of the comparison's task data (train and eval splits use different seeds)."""
+    from disentangle.comparison import task_observations
+    from disentangle.data.ingredients import load_ingredients
+    from disentangle.experiment import ExperimentSpec
+
+    ingredients = load_ingredients(ingredients_path)
+    exp = ExperimentSpec.from_dict(ingredients["experiment"], ingredients["spec"])
+    seed = TASK_DATA_SEEDS[split]
+    return task_observations(
+        ingredients["encoders"][0], exp.task.dim, int(settings["n_points"]), seed, exp.task.encoder
+    )
+
+
+def run_train(args: argparse.Namespace) -> None:
+    from disentangle.generative.train import train_generative
+
+    model = json_argument(args.model_spec)
+    source = generative_source(
+        model["dataset"],
+        json_argument(args.settings),
+        args.ingredients,
+        args.dsprites_source,
+        args.dsprites_path,
+    )
+    result = train_generative(
+        model["spec"],
+        source,
+        args.out,
+        args.checkpoint,
+        model["steps"],
+        batch_size=args.batch_size,
+        threads=args.threads,
+        cleanup=True,
+    )
+    if result is None:
+        sys.exit(3)
+
+
+def run_score(args: argparse.Namespace) -> None:
+    import torch
+
+    from disentangle.comparison import discretise, dsprites_rows, sample_metric_rows, task_ood_rows
+    from disentangle.generative.train import load_generative, represent
+    from disentangle.io import atomic_parquet
+    from disentangle.jobs.tables import with_columns
+
+    torch.set_num_threads(args.threads or 1)
+    settings, info = json_argument(args.settings), json_argument(args.model_spec)
+    context = json_argument(args.context)
+    model, _ = load_generative(args.model)
+    seed = int(info["spec"]["seed"])
+    if info["dataset"] == "dsprites":
+        source = generative_source(
+            "dsprites", settings, args.ingredients, args.dsprites_source, args.dsprites_path
+        )
+        rows = dsprites_rows(
+            model,
+            int(settings["n_points"]),
+            seed,
+            int(settings["dci_estimators"]),
+            settings["intervention"],
+            source=source,
+        )
+    else:
+        obs, x = task_data(settings, args.ingredients, "eval")
+        obs_test, x_test = task_data(settings, args.ingredients, "eval_test")
+        codes, codes_test = represent(model, obs), represent(model, obs_test)
+        labels = discretise(x, int(settings["n_bins"]))
+        rows = sample_metric_rows(codes, labels, x, seed, int(settings["dci_estimators"]))
+        rows += task_ood_rows(codes, x, codes_test, x_test, float(settings["ood_penalty"]))
+    meta = {
+        "model": args.name,
+        "group": info["group"],
+        "family": "generative",
+        "method": info["spec"]["method"],
+        "dataset": info["dataset"],
+        "seed": seed,
+        "swept": info["swept"] or "",
+        "swept_value": info["swept_value"],
+        "train_steps": info["steps"],
+        **context,
+    }
+    atomic_parquet(with_columns(rows, meta), args.out)
+
+
+def run_traversals(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from disentangle.comparison import traversal_table
+    from disentangle.generative.train import load_generative
+    from disentangle.io import atomic_parquet
+    from disentangle.jobs.tables import with_columns
+
+    settings, info = json_argument(args.settings), json_argument(args.model_spec)
+    model, _ = load_generative(args.model)
+    base = np.array([0, 5, 0, 16, 16])  # a large square in the middle of the frame
+    table = traversal_table(
+        model, base, int(settings["traversal"]["steps"]), float(settings["traversal"]["limit"])
+    )
+    meta = {
+        "model": args.name,
+        "group": info["group"],
+        "method": info["spec"]["method"],
+        "seed": int(info["spec"]["seed"]),
+        "swept": info["swept"] or "",
+        "swept_value": info["swept_value"],
+        **json_argument(args.context),
+    }
+    atomic_parquet(with_columns(table.to_dict("records"), meta), args.out)
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train-generative", help="train one generative model")
+    p.add_argument("--name", required=True)
+    p.add_argument("--model-spec", required=True, help="the resolved generative model (JSON)")
+    p.add_argument("--settings", required=True, help="config['comparison'] (JSON)")
+    p.add_argument("--ingredients", help="the task experiment's ingredients (task data only)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--out", required=True)
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--dsprites-source", choices=("procedural", "npz"), default="procedural")
+    p.add_argument("--dsprites-path", help="DeepMind's dSprites .npz (with --dsprites-source npz)")
+    p.set_defaults(func=run_train)
+    for command, func, helptext in (
+        ("score-generative", run_score, "disentanglement metrics of a model"),
+        ("traversals", run_traversals, "latent traversals of a dSprites model"),
+    ):
+        p = sub.add_parser(command, help=helptext)
+        p.add_argument("--name", required=True)
+        p.add_argument("--model", required=True)
+        p.add_argument("--model-spec", required=True)
+        p.add_argument("--settings", required=True)
+        p.add_argument("--ingredients")
+        p.add_argument("--context", default="{}")
+        p.add_argument("--out", required=True)
+        p.add_argument("--threads", type=int, default=None)
+        if command == "score-generative":
+            p.add_argument("--dsprites-source", choices=("procedural", "npz"), default="procedural")
+            p.add_argument("--dsprites-path", help="DeepMind's dSprites .npz (with npz)")
+        p.set_defaults(func=func)

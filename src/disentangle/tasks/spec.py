@@ -1,0 +1,96 @@
+"""The settings of one task variant (``TaskSpec``) and the sizes they imply, without torch: the
+config check validates experiments with them before any job runs (``disentangle.config``), and
+``disentangle.tasks.evidence`` re-exports them beside the trial generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+#: widths of the mixing encoder f's layers (``disentangle.tasks.encoder``); the last is the number
+#: of stimulus channels a network sees
+ENCODER_WIDTHS: tuple[int, int, int] = (100, 100, 40)
+LOSSES = ("bce", "mse", "ddm")
+BOUNDARIES = ("even", "random")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """The settings of one task variant; field names match the config keys under ``task``."""
+
+    dim: int = 2
+    noise_sd: float = 0.2
+    fixation_steps: int = 1
+    stimulus_steps: int = 20
+    decision_steps: int = 1
+    encoder: str = "relu"
+    boundaries: str = "even"
+    loss: str = "bce"
+    correlation: float = 0.0
+    ddm_bound: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.dim < 1:
+            raise ValueError(f"task.dim = {self.dim}: expected an integer >= 1")
+        if self.noise_sd < 0:
+            raise ValueError(f"task.noise_sd = {self.noise_sd}: expected a number >= 0")
+        if self.loss not in LOSSES:
+            raise ValueError(f"task.loss = {self.loss!r}: expected one of {LOSSES}")
+        if self.loss == "ddm":
+            if self.fixation_steps != 0 or self.decision_steps != 0:
+                raise ValueError(
+                    "task.loss = 'ddm' (free reaction time) has no fixation or decision period: "
+                    f"expected fixation_steps = decision_steps = 0, got {self.fixation_steps} "
+                    f"and {self.decision_steps}"
+                )
+            if self.ddm_bound <= 0:
+                raise ValueError(f"task.ddm_bound = {self.ddm_bound}: expected a number > 0")
+        elif self.decision_steps < 1 or self.fixation_steps < 0:
+            raise ValueError(
+                "task timing: expected decision_steps >= 1 and fixation_steps >= 0 "
+                f"(got {self.decision_steps} and {self.fixation_steps})"
+            )
+        if self.stimulus_steps < 1:
+            raise ValueError(f"task.stimulus_steps = {self.stimulus_steps}: expected >= 1")
+        lowest = -1.0 / (self.dim - 1) if self.dim > 1 else 0.0
+        if not lowest < self.correlation < 1.0 and self.correlation != 0.0:
+            raise ValueError(
+                f"task.correlation = {self.correlation}: expected {lowest:.3g} < ρ < 1 "
+                f"(an equicorrelation matrix in D = {self.dim} must be positive definite)"
+            )
+        if self.boundaries not in BOUNDARIES:
+            raise ValueError(f"task.boundaries = {self.boundaries!r}: expected one of {BOUNDARIES}")
+        if self.boundaries == "even" and self.dim != 2:
+            raise ValueError(
+                f"task.boundaries = 'even' needs task.dim = 2 (got {self.dim}); "
+                "use 'random' for D > 2"
+            )
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TaskSpec:
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def n_steps(self) -> int:
+        return self.fixation_steps + self.stimulus_steps + self.decision_steps
+
+    @property
+    def has_cue(self) -> bool:
+        """The fixation-cue input channel exists except in the free-RT (DDM) task."""
+        return self.loss != "ddm"
+
+    @property
+    def input_size(self) -> int:
+        return int(self.has_cue) + ENCODER_WIDTHS[-1]
+
+    @property
+    def stimulus_slice(self) -> slice:
+        return slice(self.fixation_steps, self.fixation_steps + self.stimulus_steps)
+
+    @property
+    def decision_slice(self) -> slice:
+        """The steps whose outputs are the decision (free RT: the last step)."""
+        return slice(self.n_steps - max(self.decision_steps, 1), self.n_steps)
