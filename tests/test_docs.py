@@ -82,7 +82,6 @@ def test_docs_no_machine_paths_or_private_notes():
     assert not found, "\n".join(found)
 
 
-@pytest.mark.xfail(strict=False, reason="docstrings being migrated")
 def test_docs_no_file_cites_private_notes():
     """Code and docs cite docs/replication.md, not the notes it was written from."""
     found = [name for name, text in repository_texts() if PRIVATE_NOTES in text]

@@ -9,7 +9,7 @@ maps, faults in page by page, zeroes and unmaps the same memory every iteration:
 this project is developed on, encoding dSprites images spent a third of its time in the kernel.
 Raising the mmap and trim thresholds and padding heap growth makes the second batch reuse the
 first batch's pages. ``python benchmarks/allocator.py`` measures it, the same work with and
-without in child processes (benchmarks/README.md, "Memory allocator").
+without in child processes (docs/performance.md, "Generative models and the allocator").
 
 Peak memory does not grow (freed memory is reused before the heap grows), but a process keeps
 its peak until it exits; every workflow command is a short-lived process. Set

@@ -19,7 +19,7 @@ Memory layout: the conv stacks keep their weights and activations channels-last 
 before the dense layer still reads C, H, W order); only the kernels oneDNN picks differ. A
 dSprites training step (batch 64) measured 1.1-1.6× faster on an AVX2 host, depending on the
 method and thread count, and within noise on an AVX512 one (benchmarks/generative_step.py,
-benchmarks/README.md).
+docs/performance.md, "Generative models and the allocator").
 """
 
 from __future__ import annotations

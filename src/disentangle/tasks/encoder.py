@@ -19,7 +19,7 @@ from disentangle.tasks.spec import ENCODER_WIDTHS as ENCODER_WIDTHS  # defined w
 
 ACTIVATIONS = ("relu", "quadratic")
 #: rows per member and encoder pass on the CPU: a 100-wide activation of 1600 rows is 640 KB, so a
-#: thread's member stays in its core's L2 cache (benchmarks/README.md, "Frozen encoder")
+#: thread's member stays in its core's L2 cache (docs/performance.md, "The training engine")
 CHUNK_ROWS = 1600
 
 
@@ -70,7 +70,7 @@ class MixingEncoder:
         over the threads), ``CHUNK_ROWS`` rows at a time. All K members at once would put
         K × rows × 100 floats in flight: 12.8 MB at K = 100 and one batch of rows, and the
         whole pass ran at 43-46 GFLOP/s on 2 threads where the tiled one runs at 75-100
-        (benchmarks/README.md). Every row is computed independently by the same matmul
+        (docs/performance.md, "The training engine"). Every row is computed independently by the same matmul
         kernels, so the tiling does not change the result (bit for bit:
         ``tests/test_encoder.py``)."""
         k, *middle, d = x.shape
