@@ -292,7 +292,7 @@ def test_shell_metacharacters_in_config_values_run_nothing(smoke_copy):
 def test_floor_keys_are_the_floors_settings():
     from disentangle.jobs.comparison import FLOOR_SETTINGS
 
-    text = (REPO / "workflow/rules/generative.smk").read_text()
+    text = (REPO / "workflow/rules/common.smk").read_text()
     assert f"FLOOR_KEYS = {FLOOR_SETTINGS!r}".replace("'", '"') in text
 
 

@@ -109,16 +109,17 @@ def _code_files(entry, cut):
     return [str(SRC / f) for f in sorted(files)]
 
 
-def code_sources(rule):
-    """The package files rule ``rule`` depends on (RULE_JOBS), as an input function."""
-    if rule not in RULE_JOBS:
-        raise WorkflowError(f"code_sources({rule!r}): not in RULE_JOBS (workflow/rules/common.smk)")
+def code_sources(name):
+    """The package files that the rule called ``name`` depends on (RULE_JOBS), as an input
+    function."""
+    if name not in RULE_JOBS:
+        raise WorkflowError(f"code_sources({name!r}): not in RULE_JOBS (workflow/rules/common.smk)")
 
     def files(wildcards):
-        if rule == "panel":
+        if name == "panel":
             entry = notebook_path(config["panels"][wildcards.panel]["notebook"])
         else:
-            entry = RULE_JOBS[rule]
+            entry = RULE_JOBS[name]
         return _code_files(entry, code_cuts(wildcards))
 
     return files

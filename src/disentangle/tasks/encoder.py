@@ -70,8 +70,8 @@ class MixingEncoder:
         over the threads), ``CHUNK_ROWS`` rows at a time. All K members at once would put
         K × rows × 100 floats in flight: 12.8 MB at K = 100 and one batch of rows, and the
         whole pass ran at 43-46 GFLOP/s on 2 threads where the tiled one runs at 75-100
-        (docs/performance.md, "The training engine"). Every row is computed independently by the same matmul
-        kernels, so the tiling does not change the result (bit for bit:
+        (docs/performance.md, "The training engine"). Every row is computed independently by the
+        same matmul kernels, so the tiling does not change the result (bit for bit:
         ``tests/test_encoder.py``)."""
         k, *middle, d = x.shape
         rows = x.reshape(k, -1, d)
