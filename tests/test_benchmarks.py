@@ -2,7 +2,8 @@
 
 GFLOP/s and "of peak" in docs/performance.md and benchmarks/runs/ divide an analytic FLOP count
 of one training step by the measured time; here that count is checked against torch's
-FlopCounterMode running one forward + backward of each architecture's ensemble, its read-out and the frozen encoder.
+FlopCounterMode running one forward + backward of each architecture's ensemble, its read-out
+and the frozen encoder.
 """
 
 from __future__ import annotations
