@@ -237,3 +237,51 @@ def test_infogan_codes_and_representation():
     torch.testing.assert_close(codes[:, 5:].sum(dim=1), torch.ones(3))
     with pytest.raises(ValueError, match="categories"):
         build_model({"method": "infogan", "categories": [1], "seed": 0}, IMAGE)
+
+
+def test_infogan_stabilisers(monkeypatch):
+    """Issue 28's fix: spectrally normalised discriminator side, batch-normalised generator, Q's
+    own hidden layer; seeded (two builds agree bit for bit); optional instance noise and label
+    smoothing."""
+    from torch.nn.utils import parametrize
+
+    from disentangle.generative.infogan import SpectralNormalization
+
+    model = build_model({"method": "infogan", "seed": 0}, IMAGE)
+    again = build_model({"method": "infogan", "seed": 0}, IMAGE)
+    state, other = model.state_dict(), again.state_dict()
+    assert state.keys() == other.keys() and all(torch.equal(state[k], other[k]) for k in state)
+    d_side = [model.body, model.d_head, model.q_head]
+    layers = [m for part in d_side for m in part.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
+    assert len(layers) == 4 + 1 + 1 + 2 and all(parametrize.is_parametrized(m) for m in layers)
+    norms = [m for m in model.synthesis.modules() if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d)]
+    assert len(norms) == 5
+    # a spectrally normalised weight has largest singular value ≈ 1: the power method's estimate
+    # approaches σ from below, one iteration per training forward pass (Miyato et al. 2018)
+    model.train()
+    for _ in range(30):
+        model.body(torch.rand(2, *IMAGE, generator=gen(1)))
+    for conv in model.body.convs:
+        sigma = torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2)
+        assert float(sigma) == pytest.approx(1.0, abs=0.05)
+    norm = SpectralNormalization(torch.eye(3) * 4.0, gen(0))
+    torch.testing.assert_close(norm(torch.eye(3) * 4.0), torch.eye(3))
+    plain = build_model(
+        {"method": "infogan", "seed": 0, "spectral_norm": False, "batch_norm": False}, IMAGE
+    )
+    assert not any(parametrize.is_parametrized(m) for m in plain.body.modules())
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in plain.synthesis.modules())
+    # instance noise decays linearly to 0; it changes the losses while it lasts
+    noisy = build_model(
+        {"method": "infogan", "seed": 0, "instance_noise": 0.5, "instance_noise_steps": 100},
+        (6,),
+    )
+    assert noisy.noise_std(0) == 0.5 and noisy.noise_std(50) == 0.25 and noisy.noise_std(200) == 0
+    x = torch.randn(8, 6, generator=gen(2))
+    _, at_start = noisy.losses(x, None, 0, gen(3))
+    _, at_end = noisy.losses(x, None, 100, gen(3))
+    assert at_start["discriminator_loss"] != at_end["discriminator_loss"]
+    assert 0.0 <= at_end["discriminator_accuracy"] <= 1.0
+    for bad in ({"label_smoothing": 0.5}, {"instance_noise": -1.0}, {"q_hidden": -1}):
+        with pytest.raises(ValueError):
+            build_model({"method": "infogan", "seed": 0, **bad}, (6,))
