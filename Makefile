@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # machine or cluster, install your CUDA build instead: `make setup TORCH=torch`.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup lock reproduce smoke paper test test-cluster lint report clean
+.PHONY: setup lock reproduce smoke paper test test-cluster gpu-check lint report clean
 
 setup: $(VENV)/.installed
 
@@ -50,6 +50,9 @@ test: setup lint  ## lint + the test suite (unit tests and the smoke DAG); what 
 
 test-cluster: setup  ## a real single-node SLURM cluster (root + apt): profile, panel, scancel/resume
 	$(BIN)/python -m pytest -m "cluster and not slow" tests/test_cluster.py
+
+gpu-check: setup  ## on a GPU machine: determinism, drift, smoke preset, throughput (DEVICE=cpu: dry run)
+	bash benchmarks/gpu_check.sh
 
 clean:  ## remove generated results and figures (keeps the environment)
 	rm -rf results .snakemake figures/*/ report.html

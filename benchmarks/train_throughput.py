@@ -18,6 +18,11 @@ same run (the best of a few timings of a large square torch.mm).
 
     python benchmarks/train_throughput.py --quick   # < 3 min on 2 cores; the CI-sized run
     python benchmarks/train_throughput.py           # K up to 200, more steps
+    python benchmarks/train_throughput.py --quick --device cuda   # both loops on the GPU
+    python benchmarks/train_throughput.py --tiny    # seconds: that it runs (gpu_check --dry-run)
+
+``--device`` runs both loops and the matmul peak there (the CPU by default); on CUDA every timing
+synchronises the device first, so that queued kernels are not left out.
 
 The last line is ``speedup=<x> peak_fraction=<y>`` for the leaky RNN at the largest K run.
 """
@@ -85,19 +90,31 @@ def train_step_flops(arch: str, n_tasks: int) -> float:
     return 3 * forward_flops(arch, n_tasks) - input_gradient + encoder_flops()
 
 
-def matmul_rate(threads: int, size: int = 2048, reps: int = 3, rounds: int = 5) -> float:
+def sync(device: torch.device) -> None:
+    """Wait for the device's queued work (a CUDA timing must not stop before its kernels)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_rate(
+    threads: int, size: int = 2048, reps: int = 3, rounds: int = 5, device: str = "cpu"
+) -> float:
     """Measured float32 GFLOP/s of a large square matmul (the machine's practical peak): the
     best of ``rounds`` timings of ``reps`` products. The best, not the mean, because a VM's rate
     dips now and then (one 6-product timing read 108 GFLOP/s between two of 130), and a low
     peak would flatter every "of peak" figure; the best is the conservative choice."""
     torch.set_num_threads(threads)
-    a, b = torch.randn(size, size), torch.randn(size, size)
+    dev = torch.device(device)
+    g = torch.Generator().manual_seed(0)
+    a, b = (torch.randn(size, size, generator=g).to(dev) for _ in range(2))
     torch.mm(a, b)
+    sync(dev)
     best = 0.0
     for _ in range(rounds):
         t = time.perf_counter()
         for _ in range(reps):
             torch.mm(a, b)
+        sync(dev)
         best = max(best, 2 * size**3 * reps / (time.perf_counter() - t) / 1e9)
     return best
 
@@ -131,10 +148,10 @@ class ReferenceRNN(nn.Module):
         if self.kind == "lstm":
             h, _ = self.rnn(u)
         elif self.kind == "gpt2":
-            mask = torch.triu(torch.ones(T_STEPS, T_STEPS, dtype=torch.bool), 1)
+            mask = torch.triu(torch.ones(T_STEPS, T_STEPS, dtype=torch.bool, device=u.device), 1)
             h = self.ln(self.block(self.inp(u), src_mask=mask, is_causal=True))
         else:
-            r = torch.zeros(u.shape[0], HIDDEN)
+            r = torch.zeros(u.shape[0], HIDDEN, device=u.device)
             states = []
             for t in range(u.shape[1]):
                 r = torch.relu(self.input2h(u[:, t]) + self.h2h(r))
@@ -143,29 +160,31 @@ class ReferenceRNN(nn.Module):
         return torch.sigmoid(self.readout(h))
 
 
-def reference_rate(arch: str, n_tasks: int, steps: int, threads: int) -> float:
-    """Network-steps/s of the per-network loop (a)."""
+def reference_rate(arch: str, n_tasks: int, steps: int, threads: int, device: str = "cpu") -> float:
+    """Network-steps/s of the per-network loop (a) on ``device``."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
+    dev = torch.device(device)
     enc = nn.Sequential(
         nn.Linear(DIM, 100), nn.ReLU(), nn.Linear(100, 100), nn.ReLU(), nn.Linear(100, 40)
     ).requires_grad_(False)
+    enc.to(dev)
     kind = {"leaky_rnn": "rnn", "lstm": "lstm", "gpt2": "gpt2"}[arch]
-    net = ReferenceRNN(n_tasks, kind)
+    net = ReferenceRNN(n_tasks, kind).to(dev)
     phi = (torch.arange(n_tasks) + 0.5) * torch.pi / n_tasks
-    c = torch.stack([-torch.sin(phi), torch.cos(phi)], 1)
+    c = torch.stack([-torch.sin(phi), torch.cos(phi)], 1).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     loss_fn = nn.BCELoss()
 
     def step():
-        x = torch.rand(BATCH, DIM) - 0.5
-        stim = x[:, None] + 0.2 * torch.randn(BATCH, STIM_STEPS, DIM)
-        u = torch.zeros(BATCH, T_STEPS, INPUTS)
+        x = torch.rand(BATCH, DIM, device=dev) - 0.5
+        stim = x[:, None] + 0.2 * torch.randn(BATCH, STIM_STEPS, DIM, device=dev)
+        u = torch.zeros(BATCH, T_STEPS, INPUTS, device=dev)
         with torch.no_grad():
-            u[:, :, 1:] = enc(torch.zeros(DIM))
+            u[:, :, 1:] = enc(torch.zeros(DIM, device=dev))
             u[:, 1:21, 1:] = enc(stim)
         u[:, :21, 0] = 1.0
-        target = torch.full((BATCH, T_STEPS, n_tasks), 0.5)
+        target = torch.full((BATCH, T_STEPS, n_tasks), 0.5, device=dev)
         target[:, -1] = (x @ c.T > 0).float()
         loss = loss_fn(net(u), target)
         opt.zero_grad()
@@ -174,13 +193,17 @@ def reference_rate(arch: str, n_tasks: int, steps: int, threads: int) -> float:
 
     for _ in range(5):
         step()
+    sync(dev)
     t = time.perf_counter()
     for _ in range(steps):
         step()
+    sync(dev)
     return steps / (time.perf_counter() - t)
 
 
-def engine_rate(arch: str, n_tasks: int, k: int, steps: int, threads: int) -> float:
+def engine_rate(
+    arch: str, n_tasks: int, k: int, steps: int, threads: int, device: str = "cpu"
+) -> float:
     """Network-steps/s of the ensemble engine (b), K networks of ``n_tasks`` tasks, in steady
     state: the engine's own progress log, one line per data block (``DATA_BLOCK`` batches, each
     window drawing its block of trials and encoding it), timed from the end of the first block
@@ -213,7 +236,7 @@ def engine_rate(arch: str, n_tasks: int, k: int, steps: int, threads: int) -> fl
             str(ing),
             str(Path(tmp) / "m.pt"),
             str(Path(tmp) / "c.pt"),
-            device="cpu",
+            device=device,
             threads=threads,
             log=log,
         )
@@ -223,6 +246,8 @@ def engine_rate(arch: str, n_tasks: int, k: int, steps: int, threads: int) -> fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small K and few steps (< 3 min)")
+    parser.add_argument("--tiny", action="store_true", help="seconds: that it runs, no timings")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:<index>")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument(
         "--repeats", type=int, default=3, help="timings per row; the median is printed"
@@ -230,8 +255,11 @@ def main() -> None:
     args = parser.parse_args()
     tune_allocator()  # as every workflow command does (disentangle.runtime)
     threads = args.threads
+    device = args.device
     n_tasks = 24
-    if args.quick:
+    if args.tiny:
+        plan = {"leaky_rnn": ([1, 4], 10, 10)}
+    elif args.quick:
         plan = {
             "leaky_rnn": ([1, 5, 25, 100], 300, 200),
             "lstm": ([1, 25], 150, 80),
@@ -243,11 +271,13 @@ def main() -> None:
             "lstm": ([1, 5, 25, 100], 300, 150),
             "gpt2": ([1, 5, 25, 100], 150, 40),
         }
-    repeats = args.repeats
-    peak = matmul_rate(threads)
+    repeats = 1 if args.tiny else args.repeats
+    size = 256 if args.tiny else 2048
+    peak = matmul_rate(threads, size=size, device=device)
+    where = torch.cuda.get_device_name(device) if device.startswith("cuda") else "CPU"
     print(
-        f"machine: {torch.get_num_threads()} threads, float32 matmul {peak:.1f} GFLOP/s "
-        f"(2048² torch.mm), torch {torch.__version__}"
+        f"machine: {where} ({device}), {torch.get_num_threads()} threads, float32 matmul "
+        f"{peak:.1f} GFLOP/s ({size}² torch.mm), torch {torch.__version__}"
     )
     print(
         f"{'arch':<10}{'mode':<12}{'K':>5}{'net-steps/s':>14}{'speed-up':>10}{'GFLOP/s':>10}"
@@ -256,13 +286,17 @@ def main() -> None:
     last = None
     for arch, (ks, ref_steps, eng_steps) in plan.items():
         flops = train_step_flops(arch, n_tasks)
-        ref = median(reference_rate(arch, n_tasks, ref_steps, threads) for _ in range(repeats))
+        ref = median(
+            reference_rate(arch, n_tasks, ref_steps, threads, device) for _ in range(repeats)
+        )
         print(
             f"{arch:<10}{'reference':<12}{1:>5}{ref:>14.1f}{1.0:>10.2f}"
             f"{ref * flops / 1e9:>10.2f}{ref * flops / 1e9 / peak:>9.1%}"
         )
         for k in ks:
-            rate = median(engine_rate(arch, n_tasks, k, eng_steps, threads) for _ in range(repeats))
+            rate = median(
+                engine_rate(arch, n_tasks, k, eng_steps, threads, device) for _ in range(repeats)
+            )
             gflops = rate * flops / 1e9
             print(
                 f"{arch:<10}{'ensemble':<12}{k:>5}{rate:>14.1f}{rate / ref:>10.2f}"

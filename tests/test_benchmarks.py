@@ -92,3 +92,31 @@ def test_paper_estimate_per_panel_counts_each_ensemble_once():
     multitask = [n for n in per_model if not re.search(r"-s\d+$", n)]
     assert panels["paper_panels"][1] <= sum(per_model[n] for n in multitask) + 0.05
     assert panels["methods_panels"][1] > 10 * panels["paper_panels"][1]  # the dSprites models
+
+
+def test_gpu_check_dry_run_passes_on_the_cpu(tmp_path):
+    """``bash benchmarks/gpu_check.sh --dry-run``: every check of the GPU check on the CPU at
+    tiny sizes (the smoke preset as a dry run), one summary file, exit status 0 (~40 s)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "gpu_check.json"
+    script = BENCH.parent / "gpu_check.sh"
+    env = {**os.environ, "PYTHON": sys.executable}
+    proc = subprocess.run(
+        ["bash", str(script), "--dry-run", "--out", str(out), "--cores", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    summary = json.loads(out.read_text())
+    assert summary["ok"] and summary["dry_run"] and summary["device"] == "cpu"
+    expected = {"environment", "reruns", "resume", "member_alone", "cpu_vs_device",
+                "generative", "device_tests", "smoke_preset", "throughput"}  # fmt: skip
+    assert set(summary["checks"]) == expected
+    assert summary["checks"]["reruns"]["max_abs_diff"] == 0.0
+    assert summary["checks"]["resume"]["max_abs_diff"] == 0.0

@@ -87,7 +87,8 @@ def paper_dry_run() -> str:
 
 def test_slurm_profile_gives_every_training_job_a_gpu(paper_dry_run):
     """Every training job of the paper preset asks for one GPU, a long, attempt-scaled run time
-    and the pre-timeout USR1; no other job asks for a GPU; every job names partition and
+    and the pre-timeout USR1; no other job asks for a GPU (the other device rules declare gpu=1
+    for local runs, and the profile sets them to gpu=0: no --gpus); every job names partition and
     account."""
     jobs = job_resources(paper_dry_run)
     counts = scheduled_jobs(paper_dry_run)
@@ -101,12 +102,47 @@ def test_slurm_profile_gives_every_training_job_a_gpu(paper_dry_run):
     for rule, res in jobs:
         assert "slurm_partition" in res and "slurm_account" in res and "runtime" in res, rule
         if rule not in GPU_RULES:
-            assert "gpu" not in res and "gres" not in res, (rule, res)
+            assert res.get("gpu", "0") == "0" and "gres" not in res, (rule, res)
     cluster = profile("slurm")
     assert cluster["executor"] == "slurm" and cluster["jobs"] >= 4 and cluster["cores"] >= 64
     assert cluster["retries"] >= 1 and cluster["rerun-incomplete"] is True
     for rule in GPU_RULES:
         assert "attempt" in str(cluster["set-resources"][rule]["runtime"]), rule
+
+
+def shell_jobs(output: str) -> list[tuple[str, dict[str, str], str]]:
+    """(rule, resources, shell command) of every job a ``-n -p`` dry run prints."""
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", output):
+        rule = re.match(r"(?:local)?rule (\w+):", block)
+        resources = re.search(r"^\s+resources: (.*)$", block, re.M)
+        shell = re.search(r"^Shell command: (.*)$", block, re.M)
+        if rule:
+            pairs = (
+                (item.split("=", 1) for item in resources.group(1).split(", ")) if resources else ()
+            )
+            jobs.append((rule.group(1), dict(pairs), shell.group(1) if shell else ""))
+    return jobs
+
+
+def test_every_gpu_job_is_told_its_device():
+    """Every job the SLURM profile gives a GPU passes --device to its command (a GPU held by a job
+    that trains on the CPU is wasted: train_generative did until issue 26), and every job that
+    passes --device declares the gpu resource (which bounds them in a local run)."""
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    args = ("-n", "-p", "-F", "--workflow-profile", "profiles/slurm", "--profile", "profiles/paper")
+    proc = snakemake(REPO, dict(os.environ), *args, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = shell_jobs(proc.stdout + proc.stderr)
+    gpu_jobs = [(rule, cmd) for rule, res, cmd in jobs if res.get("gpu", "0") != "0"]
+    assert {rule for rule, _ in gpu_jobs} == set(GPU_RULES)
+    for rule, cmd in gpu_jobs:
+        assert re.search(r" --device \S+", cmd), (rule, cmd[:300])
+    device_rules = {rule for rule, _, cmd in jobs if " --device " in cmd}
+    assert device_rules >= set(GPU_RULES) | {"ood_generalisation", "dynamics", "traversals"}
+    for rule, res, cmd in jobs:
+        if " --device " in cmd:
+            assert "gpu" in res, (rule, res)
 
 
 def test_local_profile_mirrors_the_cluster_profile():
@@ -117,9 +153,12 @@ def test_local_profile_mirrors_the_cluster_profile():
     assert set(local["set-resources"]) == set(cluster["set-resources"])
     for rule, res in cluster["set-resources"].items():
         mine = local["set-resources"][rule]
-        assert mine["slurm_extra"] == res["slurm_extra"], rule
-        assert ("gpu" in mine) == ("gpu" in res) and ("gres" in mine) == ("gres" in res), rule
-        assert "attempt" in str(mine["runtime"]), rule
+        assert mine.get("gpu") == res.get("gpu") and ("gres" in mine) == ("gres" in res), rule
+        if rule in GPU_RULES:
+            assert mine["slurm_extra"] == res["slurm_extra"], rule
+            assert "attempt" in str(mine["runtime"]), rule
+        else:  # the other device rules: only their GPU count is set (to none)
+            assert res == mine == {"gpu": 0}, rule
     assert "slurm_account" not in local["default-resources"]
     assert local["slurm-status-command"] == "squeue"
     inherited = {"executor", "jobs", "cores", "retries", "rerun-incomplete", "keep-going"}

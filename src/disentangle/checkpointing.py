@@ -23,7 +23,11 @@ What a checkpoint is and when one is trusted:
 - ``resume`` uses it only if it is intact and its guard matches (``io.load_checkpoint``): a
   damaged, foreign or other-settings checkpoint is ignored with one log line and the run starts
   from step 0. Training is deterministic, so a fresh start ends with the weights an
-  uninterrupted run would have; resuming from a damaged file would silently change them.
+  uninterrupted run would have; resuming from a damaged file would silently change them. A
+  checkpoint written on another device type is ignored the same way (a checkpoint records the
+  type, ``cpu`` or ``cuda``, it was written on: ``device_type``): CPU and CUDA kernels round
+  differently, so a run resumed across them would end with weights neither device gives, and
+  nothing would say so.
 - ``maybe_save`` runs after every step. It writes a checkpoint every ``every`` steps; when
   ``stop_after`` steps are done (tests, time-boxed jobs), after which the loop returns None; and
   when a preemption signal has arrived (``disentangle.preemption``), after which it raises
@@ -77,7 +81,8 @@ class Checkpointer:
     ``guard`` identifies what the checkpoint belongs to; ``name`` names the run in log lines
     (``resuming <name> from checkpoint at step s/total``); ``total`` is the run's step count,
     ``every`` the checkpoint interval in steps, ``unit`` the word for a step in the
-    ``stop_after`` line ("batches" for the ensemble).
+    ``stop_after`` line ("batches" for the ensemble), ``device_type`` the type of the device the
+    run trains on (``cpu``, ``cuda``; None: not checked), recorded in every checkpoint.
     """
 
     def __init__(
@@ -92,8 +97,10 @@ class Checkpointer:
         stop_after: int | None = None,
         unit: str = "steps",
         fmt: str = CHECKPOINT_FORMAT,
+        device_type: str | None = None,
     ):
         self.path = Path(path)
+        self.device_type = device_type
         self.guard, self.name, self.fmt = guard, name, fmt
         self.total, self.every, self.stop_after, self.unit = total, every, stop_after, unit
         self.log = log
@@ -103,6 +110,14 @@ class Checkpointer:
         """The checkpoint to resume from (its ``step`` and the trainer's state), or None to start
         afresh (none there, or damaged, foreign, of other settings: one log line says which)."""
         state = load_checkpoint(self.path, self.guard, self.fmt, self.log)
+        saved_on = None if state is None else state.get("device_type")
+        if saved_on is not None and self.device_type is not None and saved_on != self.device_type:
+            self.log(
+                f"checkpoint {self.path} of {self.name} was written on {saved_on}, this run is on "
+                f"{self.device_type}: ignoring it and starting from scratch (a run resumed across "
+                "device types would mix their rounding)"
+            )
+            return None
         if state is not None:
             self.log(f"resuming {self.name} from checkpoint at step {state['step']}/{self.total}")
         return state
@@ -110,6 +125,8 @@ class Checkpointer:
     def save(self, step: int, state: dict) -> None:
         """Write the checkpoint of ``step`` now (atomically, with its SHA-256 sidecar)."""
         head = {"format": self.fmt, "guard": self.guard, "step": step}
+        if self.device_type is not None:
+            head["device_type"] = self.device_type
         atomic_torch_save({**head, **state}, self.path)
 
     def maybe_save(self, done: int, state_fn: Callable[[], dict]) -> bool:

@@ -197,11 +197,14 @@ def traversal_table(model, base_factors: np.ndarray, steps: int, limit: float) -
     from disentangle.generative.infogan import InfoGAN
     from disentangle.generative.sources import DSpritesSource
 
-    x = DSpritesSource.observations(base_factors[None])
+    device = next(model.parameters()).device
+    x = DSpritesSource.observations(base_factors[None]).to(device)
     values = np.linspace(-limit, limit, steps)
     rows = []
     if isinstance(model, InfoGAN):
-        noise, c_cont, c_cat = model.sample_codes(1, generator("traversal", 0))
+        # drawn on the CPU (the same codes on every device), then moved to the model's
+        codes = model.sample_codes(1, generator("traversal", 0))
+        noise, c_cont, c_cat = (t.to(device) for t in codes)
         values = np.linspace(-1.0, 1.0, steps)
         for i in range(model.n_continuous):
             for j, v in enumerate(values):
@@ -214,7 +217,7 @@ def traversal_table(model, base_factors: np.ndarray, steps: int, limit: float) -
                         "step": j,
                         "value": float(v),
                         "kl": float("nan"),
-                        "image": img.flatten().numpy(),
+                        "image": img.flatten().cpu().numpy(),
                     }
                 )
         return pd.DataFrame(rows)
@@ -232,7 +235,7 @@ def traversal_table(model, base_factors: np.ndarray, steps: int, limit: float) -
                     "step": j,
                     "value": float(v),
                     "kl": float(kl[i]),
-                    "image": img.flatten().numpy(),
+                    "image": img.flatten().cpu().numpy(),
                 }
             )
     return pd.DataFrame(rows)

@@ -37,7 +37,10 @@ SHARED = {"n_latent": 5, "lr": 1e-3, "decoder_variance": 0.01}
 
 
 def _train(method: str, seed: int, data, n_steps: int):
-    """Train one model on the synthetic data (in a scratch folder) and return it, in eval mode."""
+    """Train one model on the synthetic data (in a scratch folder) and return it, in eval mode.
+
+    On the CPU, one thread, whatever GPU the machine has: these models are tiny (5 latents, a few
+    hundred steps) and the theory panels' tables should not depend on the machine."""
     spec = {"method": method, "seed": seed, **SHARED}
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "model.pt"
@@ -47,6 +50,7 @@ def _train(method: str, seed: int, data, n_steps: int):
             str(out),
             str(out) + ".ckpt",
             n_steps,
+            device="cpu",
             log=lambda _m: None,
             threads=1,
         )

@@ -30,6 +30,7 @@ so it costs no extra device synchronisation.
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -43,7 +44,7 @@ from disentangle.experiment import ExperimentSpec, Member
 from disentangle.io import atomic_torch_save, load_torch
 from disentangle.models import Readout, architecture
 from disentangle.progress import format_seconds
-from disentangle.provenance import configure_determinism, write_sidecar
+from disentangle.provenance import configure_determinism, device_name, write_sidecar
 from disentangle.seeding import generator
 from disentangle.tasks.encoder import MixingEncoder
 from disentangle.tasks.evidence import TaskSpec, build_inputs, sample_trials, trial_targets
@@ -57,13 +58,111 @@ def describe_members(members: list[Member]) -> str:
     return ", ".join(f"(n_tasks={m.n_tasks}, seed={m.seed})" for m in members)
 
 
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` picks CUDA when available, else the CPU."""
+class DeviceUnavailable(SystemExit):
+    """The configured device cannot be used here: ``cuda`` without CUDA, ``cuda:N`` beyond the
+    visible GPUs, or a name torch does not know. A ``SystemExit`` whose code is its one-line
+    message, so a job stops at its start with exit status 1 and that line (no traceback)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _visible() -> str:
+    return f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')}"
+
+
+def resolve_device(
+    device: str | torch.device = "auto", log: Callable[[str], None] | None = None
+) -> torch.device:
+    """The ``torch.device`` a job runs on, checked here, at the job's start, on the node that runs
+    it (a cluster's GPUs are only known there, so the config check cannot do it).
+
+    ``auto``: CUDA (the current GPU, ``cuda:<index>``) when a GPU is visible, else the CPU, with
+    one ``log`` line (stderr by default) saying why: a CPU-only torch build, or no GPU visible.
+    ``cuda``: the current GPU; ``cuda:N``: GPU N, which must be one of the visible ones; either
+    raises ``DeviceUnavailable`` (one line: what is missing) when CUDA cannot be used. ``cpu``: the
+    CPU."""
+    log = log or _stderr
+    if isinstance(device, torch.device):
+        device = str(device)
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available")
-    return torch.device(device)
+        if torch.cuda.is_available():
+            return torch.device("cuda", torch.cuda.current_device())
+        if torch.version.cuda is None:
+            log(
+                f"device auto: this torch build has no CUDA support (torch {torch.__version__}); "
+                "running on the CPU"
+            )
+        else:
+            log(
+                f"device auto: torch {torch.__version__} (CUDA {torch.version.cuda}) sees no GPU "
+                f"({_visible()}); running on the CPU"
+            )
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise DeviceUnavailable(
+            f"device {device!r}: not a device name (expected auto, cpu, cuda or cuda:<index>)"
+        ) from None
+    if dev.type != "cuda":
+        return dev
+    if torch.version.cuda is None:
+        raise DeviceUnavailable(
+            f"device {device!r} requested but this torch build has no CUDA support (torch "
+            f"{torch.__version__}): install a CUDA build of torch, or set device: auto or cpu"
+        )
+    if not torch.cuda.is_available():
+        raise DeviceUnavailable(
+            f"device {device!r} requested but torch {torch.__version__} (CUDA "
+            f"{torch.version.cuda}) sees no GPU ({_visible()}; check the driver, nvidia-smi)"
+        )
+    count = torch.cuda.device_count()
+    index = torch.cuda.current_device() if dev.index is None else dev.index
+    if index >= count:
+        raise DeviceUnavailable(
+            f"device {device!r} requested but only {count} GPU(s) are visible here "
+            f"(cuda:0..cuda:{count - 1}; {_visible()})"
+        )
+    return torch.device("cuda", index)
+
+
+def _kernel_devices(name: str, fallback: tuple[str, ...]) -> frozenset[str]:
+    """The device types torch lists for one of its optimiser kernels (``fallback`` if this torch
+    has no such list)."""
+    from torch.optim import optimizer
+
+    try:
+        return frozenset(getattr(optimizer, name)())
+    except (AttributeError, TypeError):
+        return frozenset(fallback)
+
+
+#: device types with a fused Adam kernel, and with the multi-tensor (foreach) one, in this torch
+FUSED_DEVICES = _kernel_devices("_get_fused_kernels_supported_devices", ("cpu", "cuda"))
+FOREACH_DEVICES = _kernel_devices("_get_foreach_kernels_supported_devices", ("cuda",))
+
+
+def adam_implementation(params) -> str:
+    """Which Adam ``make_adam`` uses for ``params``, decided from their device type and dtype:
+    ``fused`` (one kernel over all parameters) where this torch has one for the device, else
+    ``foreach`` (the multi-tensor kernels), else ``for-loop`` (one tensor at a time; e.g. the
+    ``meta`` device, or parameters on several devices). ``params``: tensors or param groups."""
+    params = [t for p in params for t in (p["params"] if isinstance(p, dict) else [p])]
+    types = {p.device.type for p in params}
+    if len(types) != 1 or not all(torch.is_floating_point(p) for p in params):
+        return "for-loop"
+    (kind,) = types
+    if kind in FUSED_DEVICES:
+        return "fused"
+    if kind in FOREACH_DEVICES:
+        return "foreach"
+    return "for-loop"
 
 
 def make_adam(params, lr: float, **kwargs) -> torch.optim.Adam:
@@ -71,11 +170,16 @@ def make_adam(params, lr: float, **kwargs) -> torch.optim.Adam:
     torch 2.4): one kernel over all parameters, ~3× faster than the per-tensor loop for the
     ensemble's few large stacked tensors (and for FactorVAE's 5 × 10⁶-weight discriminator:
     15.3 → 4.4 ms per step, one thread). Same update rule; rounding may differ in the last bit,
-    and every run of one installation takes the same path. ``kwargs``: betas, eps, ..."""
-    try:
+    and every run of one installation and device type takes the same path.
+
+    The choice is made here, up front, from the parameters' device type (``adam_implementation``):
+    torch checks a fused optimiser's devices only at its first ``step()``, so constructing one and
+    catching an error (this function's old fallback) never fell back. ``kwargs``: betas, eps, ..."""
+    params = list(params)
+    kind = adam_implementation(params)
+    if kind == "fused":
         return torch.optim.Adam(params, lr=lr, fused=True, **kwargs)
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, lr=lr, **kwargs)
+    return torch.optim.Adam(params, lr=lr, foreach=kind == "foreach", **kwargs)
 
 
 def pad_boundaries(boundaries: list[torch.Tensor]) -> torch.Tensor:
@@ -206,7 +310,7 @@ def train_ensemble(
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     if threads:
         torch.set_num_threads(threads)
-    dev = resolve_device(device)
+    dev = resolve_device(device, log)
     determinism = configure_determinism(dev)
     from disentangle.data.ingredients import load_ingredients
 
@@ -235,6 +339,7 @@ def train_ensemble(
         log=log,
         stop_after=stop_after,
         unit="batches",
+        device_type=dev.type,
     )
     start, history = 0, []
     window = torch.zeros((2, k), device=dev)  # running sums of loss and accuracy since last log
@@ -337,9 +442,11 @@ def train_ensemble(
         "history": history,
         "info": {
             "device": str(dev),
+            "device_name": device_name(dev),
             "threads": torch.get_num_threads(),
             "torch": str(torch.__version__),  # a plain str: TorchVersion fails weights_only
             "determinism": determinism,
+            "adam": adam_implementation(params),
             "wall_seconds_last_session": wall,
             "resumed_from": start,
             "guard": guard,
@@ -355,6 +462,7 @@ def train_ensemble(
         members=[(m.n_tasks, m.seed) for m in members],
         guard=guard,
         inputs=inputs,
+        adam=adam_implementation(params),
     )
     if cleanup:
         ckpt.finish()

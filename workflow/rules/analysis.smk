@@ -20,6 +20,8 @@ rule dynamics:
     conda:
         JOB_ENV
     threads: 1  # the fixed-point search is latency bound: one thread is fastest
+    resources:
+        gpu=DEVICE_GPUS,
     params:
         settings=json.dumps(config["analysis"], sort_keys=True),
         context=table_context,
@@ -46,6 +48,8 @@ rule tuning:
     priority: PAPER_FIRST
     conda:
         JOB_ENV
+    resources:
+        gpu=DEVICE_GPUS,
     params:
         settings=json.dumps(config["analysis"], sort_keys=True),
         context=table_context,

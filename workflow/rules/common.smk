@@ -58,6 +58,13 @@ wildcard_constraints:
 # paper's panels first instead of spending its first hour on dSprites and InfoGAN.
 PAPER_FIRST = 10
 
+# GPUs a job that runs a model holds, for the jobs that pass --device; 1 unless the configured
+# device is the CPU. A local run bounds them with `--resources gpu=1` (docs/cluster.md); without
+# it, `--cores all` would start every such job on cuda:0 at once. profiles/slurm sets the resource
+# for each of them: the trainers get a GPU node, the analyses none (CPU nodes, where
+# `device=auto` picks the CPU).
+DEVICE_GPUS = 0 if config["device"] == "cpu" else 1
+
 
 def notebook_path(name):
     """A panel notebook, from the workflow's own folder (whatever the working directory)."""

@@ -16,6 +16,7 @@ rule train_generative:
         JOB_ENV
     threads: 1
     resources:
+        gpu=DEVICE_GPUS,
         mem_mb=4000,
     params:
         spec=generative_spec,
@@ -24,11 +25,12 @@ rule train_generative:
         batch_size=config["generative"]["batch_size"],
         ingredients=ingredients_arg,
         dsprites=dsprites_args,
+        device=config["device"],
     shell:
         "python -u -m disentangle train-generative --name {wildcards.gmodel:q}"
         " --model-spec {params.spec:q} --settings {params.settings:q} {params.ingredients}"
         " {params.dsprites} --batch-size {params.batch_size:q} --out {output:q}"
-        " --checkpoint {params.checkpoint:q}"
+        " --checkpoint {params.checkpoint:q} --device {params.device:q}"
         " --threads {threads} > {log:q} 2>&1"
 
 
@@ -45,6 +47,8 @@ rule score_generative:
         "results/{preset}/benchmarks/score_generative/{gmodel}.tsv"
     conda:
         JOB_ENV
+    resources:
+        gpu=DEVICE_GPUS,
     params:
         spec=generative_spec,
         settings=comparison_settings(
@@ -53,11 +57,12 @@ rule score_generative:
         context=lambda wc: json.dumps({"preset": wc.preset}),
         ingredients=ingredients_arg,
         dsprites=dsprites_args,
+        device=config["device"],
     shell:
         "python -u -m disentangle score-generative --name {wildcards.gmodel:q}"
         " --model {input.model:q} --model-spec {params.spec:q} --settings {params.settings:q}"
         " {params.ingredients} {params.dsprites} --context {params.context:q} --out {output:q}"
-        " > {log:q} 2>&1"
+        " --device {params.device:q} > {log:q} 2>&1"
 
 
 rule traversals:
@@ -72,14 +77,18 @@ rule traversals:
         "results/{preset}/benchmarks/traversals/{gmodel}.tsv"
     conda:
         JOB_ENV
+    resources:
+        gpu=DEVICE_GPUS,
     params:
         spec=generative_spec,
         settings=comparison_settings("traversal"),
         context=lambda wc: json.dumps({"preset": wc.preset}),
+        device=config["device"],
     shell:
         "python -u -m disentangle traversals --name {wildcards.gmodel:q} --model {input.model:q}"
         " --model-spec {params.spec:q} --settings {params.settings:q}"
-        " --context {params.context:q} --out {output:q} > {log:q} 2>&1"
+        " --context {params.context:q} --out {output:q} --device {params.device:q}"
+        " > {log:q} 2>&1"
 
 
 rule floors:
@@ -119,6 +128,8 @@ rule score_networks:
     conda:
         JOB_ENV
     threads: 1
+    resources:
+        gpu=DEVICE_GPUS,
     params:
         settings=comparison_settings(*FLOOR_KEYS, "network_tasks"),
         context=table_context,

@@ -17,6 +17,8 @@ rule ood_generalisation:
     conda:
         JOB_ENV
     threads: config["threads"]
+    resources:
+        gpu=DEVICE_GPUS,
     params:
         settings=json.dumps(config["metrics"]["ood"], sort_keys=True),
         context=table_context,
@@ -44,6 +46,8 @@ rule decoder_angles:
     conda:
         JOB_ENV
     threads: config["threads"]
+    resources:
+        gpu=DEVICE_GPUS,
     params:
         settings=json.dumps(config["metrics"]["angles"], sort_keys=True),
         context=table_context,
@@ -70,6 +74,8 @@ rule sparsity:
     conda:
         JOB_ENV
     threads: config["threads"]
+    resources:
+        gpu=DEVICE_GPUS,
     params:
         settings=json.dumps(config["metrics"]["sparsity"], sort_keys=True),
         context=table_context,
@@ -97,6 +103,8 @@ rule baselines:
     conda:
         JOB_ENV
     threads: config["threads"]
+    resources:
+        gpu=DEVICE_GPUS,
     params:
         spec=spec_json,
         settings=json.dumps(config["metrics"]["ood"], sort_keys=True),

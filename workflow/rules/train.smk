@@ -19,6 +19,7 @@ rule train:
         JOB_ENV
     threads: config["threads"]
     resources:
+        gpu=DEVICE_GPUS,
         mem_mb=4000,
     params:
         spec=spec_json,

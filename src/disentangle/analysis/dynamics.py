@@ -154,7 +154,7 @@ def state_pca(states: torch.Tensor, n_components: int = N_COMPONENTS) -> PCAResu
     comps = comps * torch.sign(comps.gather(1, peak[:, None]))
     var = s**2
     total = var.sum()
-    ratio = var[:n_components] / total if total > 0 else torch.zeros(n_components)
+    ratio = var[:n_components] / total if total > 0 else torch.zeros(n_components, device=s.device)
     proj = (centred @ comps.T).reshape(*states.shape[:-1], n_components)
     dtype = states.dtype if states.dtype.is_floating_point else torch.float32
     return PCAResult(comps.to(dtype), ratio.to(dtype), proj.to(dtype), mean.to(dtype))
@@ -292,15 +292,18 @@ def unique_points(
 
 
 def jacobian_spectrum(step_map: StepMap, h: torch.Tensor) -> torch.Tensor:
-    """Eigenvalues of the Jacobian of F(h) − h at each point h (P, H): (P, H) complex128, sorted
-    by decreasing real part. ``step_map`` must act on each row independently (all maps here do)."""
+    """Eigenvalues of the Jacobian of F(h) − h at each point h (P, H): (P, H) complex128 on the
+    CPU, sorted by decreasing real part. ``step_map`` must act on each row independently (all maps
+    here do). The Jacobian is computed where the network runs; the eigen-decomposition of these
+    few small matrices on the CPU (LAPACK's geev), so that it does not depend on the GPU's solver
+    (MAGMA) and every device gives the same spectrum for the same Jacobian."""
     if h.ndim != 2:
         raise ValueError(f"h of shape {tuple(h.shape)}: expected (P, H)")
     pts = h.detach()
     # Rows are independent, so d Σ_p F(h)_p / d h is the stack of per-point Jacobians.
     jac = torch.func.jacrev(lambda z: step_map(z).sum(dim=0))(pts)  # (H_out, P, H_in)
-    jac = jac.permute(1, 0, 2).to(torch.float64)
-    eye = torch.eye(pts.shape[1], dtype=torch.float64, device=pts.device)
+    jac = jac.permute(1, 0, 2).to(device="cpu", dtype=torch.float64)
+    eye = torch.eye(pts.shape[1], dtype=torch.float64)
     eig = torch.linalg.eigvals(jac - eye)
     order = torch.argsort(eig.real, dim=1, descending=True, stable=True)
     return torch.gather(eig, 1, order)

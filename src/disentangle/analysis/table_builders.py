@@ -136,9 +136,9 @@ def dynamics_tables(
         {
             "trial": torch.arange(n).repeat_interleave(t).numpy(),
             "step": torch.arange(t).repeat(n).numpy(),
-            "quadrant": labels.repeat_interleave(t).numpy(),
-            "x1": x[:, 0].repeat_interleave(t).numpy(),
-            "x2": x[:, 1].repeat_interleave(t).numpy() if task.dim > 1 else 0.0,
+            "quadrant": labels.repeat_interleave(t).cpu().numpy(),
+            "x1": x[:, 0].repeat_interleave(t).cpu().numpy(),
+            "x2": x[:, 1].repeat_interleave(t).cpu().numpy() if task.dim > 1 else 0.0,
             **{
                 f"pc{c + 1}": pca.projections[..., c].reshape(-1).cpu().numpy()
                 for c in range(min(3, pca.projections.shape[-1]))
@@ -160,7 +160,7 @@ def dynamics_tables(
             "point": range(len(unique.points)),
             "speed": found.speeds[unique.index].cpu().numpy(),
             "n_merged": torch.bincount(unique.labels).cpu().numpy(),
-            **{f"pc{c + 1}": proj[:, c].numpy() for c in range(min(3, proj.shape[1]))},
+            **{f"pc{c + 1}": proj[:, c].cpu().numpy() for c in range(min(3, proj.shape[1]))},
         }
     )
     eig = jacobian_spectrum(step_map, unique.points)

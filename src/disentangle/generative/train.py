@@ -21,6 +21,13 @@ observations into codes.
 
 A logged number (the loss and its terms, already Python floats) that is NaN or infinite stops the
 run at that step with ``checkpointing.NonFiniteLoss`` (exit status 1, one line) and no model file.
+
+Devices: ``device`` is resolved and checked as the ensemble trainer's (``training.resolve_device``)
+and gets the same deterministic settings (``provenance.configure_determinism``: on CUDA no TF32,
+deterministic cuDNN and strict deterministic algorithms). Every random draw is made on the CPU
+from the step's generator and moved to the device, so a run draws the same numbers on any device.
+The model file's ``info`` and sidecar record the device, its name, the settings and the Adam
+kernel; a checkpoint written on another device type is not resumed (``checkpointing``).
 """
 
 from __future__ import annotations
@@ -40,9 +47,9 @@ from disentangle.generative import build_model, split_spec
 from disentangle.generative.base import GenerativeModel
 from disentangle.io import atomic_torch_save, load_torch
 from disentangle.progress import format_seconds
-from disentangle.provenance import write_sidecar
+from disentangle.provenance import configure_determinism, device_name, write_sidecar
 from disentangle.seeding import derive_seed, generator
-from disentangle.training import make_adam, resolve_device
+from disentangle.training import adam_implementation, make_adam, resolve_device
 
 MODEL_FORMAT = "disentangle.generative/1"
 
@@ -86,7 +93,7 @@ def train_generative(
     n_steps: int,
     batch_size: int = 64,
     seed: int | None = None,
-    device: str = "cpu",
+    device: str = "auto",
     log: Callable[[str], None] | None = None,
     checkpoint_every: int = 1000,
     log_every: int = 100,
@@ -112,7 +119,8 @@ def train_generative(
             raise ValueError(f"{name} = {value!r}: expected a positive integer")
     if threads:
         torch.set_num_threads(threads)
-    dev = resolve_device(device)
+    dev = resolve_device(device, log)
+    determinism = configure_determinism(dev)
 
     # set-up: the model and one Adam per parameter group
     method, _, seed = split_spec(spec, seed)
@@ -132,6 +140,7 @@ def train_generative(
         every=checkpoint_every,
         log=log,
         stop_after=stop_after,
+        device_type=dev.type,
     )
     start, history, window, window_n = 0, [], {}, 0
     state = ckpt.resume()
@@ -198,6 +207,7 @@ def train_generative(
             "stopping without writing the model file"
         )
     wall = time.perf_counter() - t_start
+    adam = {name: adam_implementation(groups[name]) for name in optimizers}
     result = {
         "format": MODEL_FORMAT,
         "method": method,
@@ -211,25 +221,29 @@ def train_generative(
             "batch_size": batch_size,
             "data": data_source.describe(),
             "device": str(dev),
+            "device_name": device_name(dev),
             "threads": torch.get_num_threads(),
             "torch": str(torch.__version__),  # a plain str: TorchVersion fails weights_only
+            "determinism": determinism,
+            "adam": adam,
             "wall_seconds_last_session": wall,
             "resumed_from": start,
             "guard": guard,
         },
     }
     atomic_torch_save(result, out_path)
-    write_sidecar(out_path, dev, method=method, seed=seed, spec=spec, guard=guard)
+    write_sidecar(out_path, dev, method=method, seed=seed, spec=spec, guard=guard, adam=adam)
     if cleanup:
         ckpt.finish()
     log(f"done: {method} (seed {seed}), {n_steps - start} steps in {wall:.1f} s")
     return result
 
 
-def load_generative(path: str, device: str = "cpu") -> tuple[GenerativeModel, dict]:
-    """Rebuild a trained model (eval mode) from a file written by ``train_generative``, after
-    checking it against its SHA-256 sidecar (``IntegrityError`` if damaged or unrecorded) and
-    loading it with ``weights_only=True``; ``obj["sha256"]`` is the file's digest."""
+def load_generative(path: str, device: str | torch.device = "cpu") -> tuple[GenerativeModel, dict]:
+    """Rebuild a trained model (eval mode, on ``device``) from a file written by
+    ``train_generative``, after checking it against its SHA-256 sidecar (``IntegrityError`` if
+    damaged or unrecorded) and loading it with ``weights_only=True``; ``obj["sha256"]`` is the
+    file's digest. A job resolves and configures its device first (``jobs.generative``)."""
     obj, digest = load_torch(path, with_digest=True)
     if not isinstance(obj, dict) or obj.get("format") != MODEL_FORMAT:
         raise ValueError(f"{path}: not a generative model file (expected format {MODEL_FORMAT})")

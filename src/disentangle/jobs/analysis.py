@@ -36,7 +36,8 @@ def run_dynamics(args: argparse.Namespace) -> None:
     for table, out in zip(
         tables, (args.trajectories, args.fixed_points, args.spectrum), strict=True
     ):
-        atomic_parquet(with_columns(table.to_dict("records"), columns), out)
+        df = with_columns(table.to_dict("records"), columns, trailing=trained.device_columns)
+        atomic_parquet(df, out)
     print(
         f"network N={n_tasks} seed={seed}: {len(tables[1])} distinct fixed points; "
         f"top eigenvalues (real) {tables[2][tables[2]['rank'] < 3].real.round(3).tolist()}",
@@ -57,7 +58,8 @@ def run_tuning(args: argparse.Namespace) -> None:
     table = tuning_table(trained.model, trained.encoder, exp.task, k, int(settings["tuning_grid"]))
     n_tasks, seed = members[k]
     columns = {**exp.columns(), "n_tasks": n_tasks, "seed": seed, **context}
-    atomic_parquet(with_columns(table.to_dict("records"), columns), args.out)
+    df = with_columns(table.to_dict("records"), columns, trailing=trained.device_columns)
+    atomic_parquet(df, args.out)
 
 
 def run_examples(args: argparse.Namespace) -> None:

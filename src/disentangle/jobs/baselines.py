@@ -9,21 +9,18 @@ import sys
 
 
 def run(args: argparse.Namespace) -> None:
-    import torch
-
     from disentangle.data.ingredients import load_ingredients
     from disentangle.experiment import ExperimentSpec
     from disentangle.io import atomic_parquet
+    from disentangle.jobs.ensemble import job_device
     from disentangle.jobs.tables import with_columns
     from disentangle.metrics.baselines import baseline_rows
-    from disentangle.training import build_ensemble, resolve_device
+    from disentangle.training import build_ensemble
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    device, device_columns = job_device(args.device, args.threads)
     settings, context = json.loads(args.settings), json.loads(args.context)
     exp = ExperimentSpec.from_dict(args.experiment, json.loads(args.spec))
     ingredients = load_ingredients(args.ingredients)
-    device = resolve_device(args.device)
     model, _, _, _ = build_ensemble(exp, ingredients)  # the networks at their initial weights
     model = model.to(device).eval()
     members = [tuple(m) for m in ingredients["members"]]
@@ -37,7 +34,7 @@ def run(args: argparse.Namespace) -> None:
         settings,
         decoders,
     )
-    df = with_columns(rows, {**exp.columns(), **context})
+    df = with_columns(rows, {**exp.columns(), **context}, trailing=device_columns)
     atomic_parquet(df, args.out)
     ood = df[df["metric"] == "ood_r2"]
     summary = ood.groupby(["baseline", "decoder"])["value"].median()

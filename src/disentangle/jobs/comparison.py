@@ -182,7 +182,8 @@ def run_score_networks(args: argparse.Namespace) -> None:
         ]
     progress.update(progress.total)
     rows += floors if floors is not None else compute_floors(exp, settings)
-    df = with_columns(rows, {**exp.columns(), "dataset": "task", **context})
+    columns = {**exp.columns(), "dataset": "task", **context}
+    df = with_columns(rows, columns, trailing=trained.device_columns)
     atomic_parquet(df, args.out)
 
 

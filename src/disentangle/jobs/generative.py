@@ -64,6 +64,7 @@ def run_train(args: argparse.Namespace) -> None:
         args.checkpoint,
         model["steps"],
         batch_size=args.batch_size,
+        device=args.device,
         threads=args.threads,
         cleanup=True,
     )
@@ -77,12 +78,14 @@ def run_score(args: argparse.Namespace) -> None:
     from disentangle.comparison import discretise, dsprites_rows, sample_metric_rows, task_ood_rows
     from disentangle.generative.train import load_generative, represent
     from disentangle.io import atomic_parquet
+    from disentangle.jobs.ensemble import job_device
     from disentangle.jobs.tables import with_columns
 
     torch.set_num_threads(args.threads or 1)
+    device, device_columns = job_device(args.device)
     settings, info = json_argument(args.settings), json_argument(args.model_spec)
     context = json_argument(args.context)
-    model, _ = load_generative(args.model)
+    model, _ = load_generative(args.model, device)
     seed = int(info["spec"]["seed"])
     if info["dataset"] == "dsprites":
         source = generative_source(
@@ -115,7 +118,7 @@ def run_score(args: argparse.Namespace) -> None:
         "train_steps": info["steps"],
         **context,
     }
-    atomic_parquet(with_columns(rows, meta), args.out)
+    atomic_parquet(with_columns(rows, meta, trailing=device_columns), args.out)
 
 
 def run_traversals(args: argparse.Namespace) -> None:
@@ -124,10 +127,12 @@ def run_traversals(args: argparse.Namespace) -> None:
     from disentangle.comparison import traversal_table
     from disentangle.generative.train import load_generative
     from disentangle.io import atomic_parquet
+    from disentangle.jobs.ensemble import job_device
     from disentangle.jobs.tables import with_columns
 
+    device, device_columns = job_device(args.device, args.threads)
     settings, info = json_argument(args.settings), json_argument(args.model_spec)
-    model, _ = load_generative(args.model)
+    model, _ = load_generative(args.model, device)
     base = np.array([0, 5, 0, 16, 16])  # a large square in the middle of the frame
     table = traversal_table(
         model, base, int(settings["traversal"]["steps"]), float(settings["traversal"]["limit"])
@@ -141,7 +146,8 @@ def run_traversals(args: argparse.Namespace) -> None:
         "swept_value": info["swept_value"],
         **json_argument(args.context),
     }
-    atomic_parquet(with_columns(table.to_dict("records"), meta), args.out)
+    df = with_columns(table.to_dict("records"), meta, trailing=device_columns)
+    atomic_parquet(df, args.out)
 
 
 def add_parser(sub) -> None:
@@ -153,6 +159,7 @@ def add_parser(sub) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--out", required=True)
     p.add_argument("--checkpoint", required=True)
+    p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--dsprites-source", choices=("procedural", "npz"), default="procedural")
     p.add_argument("--dsprites-path", help="DeepMind's dSprites .npz (with --dsprites-source npz)")
@@ -169,6 +176,7 @@ def add_parser(sub) -> None:
         p.add_argument("--ingredients")
         p.add_argument("--context", default="{}")
         p.add_argument("--out", required=True)
+        p.add_argument("--device", default="auto")
         p.add_argument("--threads", type=int, default=None)
         if command == "score-generative":
             p.add_argument("--dsprites-source", choices=("procedural", "npz"), default="procedural")

@@ -35,7 +35,8 @@ def run_ood(args: argparse.Namespace) -> None:
         decoders,
     )
     for decoder, out in outputs:
-        df = with_columns(tables[decoder], {**exp.columns(), "decoder": decoder, **context})
+        columns = {**exp.columns(), "decoder": decoder, **context}
+        df = with_columns(tables[decoder], columns, trailing=trained.device_columns)
         atomic_parquet(df, out)
         summary = df.groupby(["n_tasks", "metric"])["value"].median().unstack()
         print(f"median r² per task count ({decoder} decoder):\n{summary}", file=sys.stderr)
@@ -61,7 +62,7 @@ def run_angles(args: argparse.Namespace) -> None:
         trained.ingredients["boundaries"],
     )
     columns = {**exp.columns(), "decoder": "ridge", **context}
-    df = with_columns(table.to_dict("records"), columns)
+    df = with_columns(table.to_dict("records"), columns, trailing=trained.device_columns)
     atomic_parquet(df, args.out)
     chosen = df[df.selected].groupby("n_tasks")["value"].median()
     print(
@@ -87,7 +88,9 @@ def run_sparsity(args: argparse.Namespace) -> None:
         int(settings["n_stimuli"]),
         int(settings["seed"]),
     )
-    atomic_parquet(with_columns(table.to_dict("records"), {**exp.columns(), **context}), args.out)
+    columns = {**exp.columns(), **context}
+    df = with_columns(table.to_dict("records"), columns, trailing=trained.device_columns)
+    atomic_parquet(df, args.out)
 
 
 def add_parser(sub) -> None:

@@ -24,6 +24,7 @@ def run_train(args: argparse.Namespace) -> None:
     from disentangle.experiment import ExperimentSpec
     from disentangle.io import atomic_parquet, unlink
     from disentangle.jobs.tables import with_columns
+    from disentangle.provenance import device_columns
     from disentangle.training import train_ensemble
 
     exp = ExperimentSpec.from_dict(args.experiment, json_argument(args.spec))
@@ -44,7 +45,8 @@ def run_train(args: argparse.Namespace) -> None:
             id_vars=["step", "n_tasks", "seed"], var_name="metric", value_name="value"
         )
         columns = {**exp.columns(), **json_argument(args.context)}
-        atomic_parquet(with_columns(curve.to_dict("records"), columns), args.history)
+        trailing = device_columns(result["info"]["device"])  # where it trained
+        atomic_parquet(with_columns(curve.to_dict("records"), columns, trailing), args.history)
     unlink(args.checkpoint)  # every artefact is written: drop the checkpoint (and its sidecar)
 
 

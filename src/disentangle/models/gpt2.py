@@ -53,12 +53,30 @@ def _mix32_(x: torch.Tensor) -> torch.Tensor:
     return x.bitwise_xor_((x >> 16).bitwise_and_(0xFFFF))
 
 
+def mix32(value: int) -> int:
+    """``_mix32_`` of one unsigned 32-bit integer, in Python: the same bits, no tensor."""
+    x = value & _M32
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & _M32
+    x ^= x >> 15
+    x = (x * 0x5BD1E995) & _M32
+    return x ^ (x >> 16)
+
+
+def _signed32(value: int) -> int:
+    """An unsigned 32-bit integer as the int32 holding the same bits."""
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
 _WEYL: dict[tuple[int, str], torch.Tensor] = {}
 
 
 def _hashed_bits32(seeds: torch.Tensor, step: int, n: int) -> torch.Tensor:
-    """``hashed_bits`` as int32, (K, n): the same 32 bits per element."""
-    step_key = _mix32_(_as_int32(torch.tensor(step & _M32, device=seeds.device)))
+    """``hashed_bits`` as int32, (K, n): the same 32 bits per element.
+
+    The step's key is hashed on the host (``mix32``) and enters as a Python scalar: a tensor made
+    from it on the device would be a blocking host-to-device copy every training step."""
+    step_key = _signed32(mix32(step & _M32))
     key = _mix32_(_as_int32(seeds & _M32) ^ step_key)  # (K,)
     cache = (n, str(seeds.device))
     if cache not in _WEYL:

@@ -121,6 +121,24 @@ def targets(spec: TaskSpec, y: torch.Tensor) -> torch.Tensor:
     return t
 
 
+def running_sum(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """``torch.cumsum(x, dim)`` of a float32 tensor, bit for bit as the CPU computes it (a float64
+    accumulator, each partial sum rounded to float32), with one elementwise add per step on any
+    device. ``torch.cumsum`` of a floating tensor on CUDA has no deterministic implementation (it
+    raises under ``torch.use_deterministic_algorithms(True)``, which CUDA runs set:
+    ``provenance.configure_determinism``); the free-RT targets sum only a trial's 20-odd steps."""
+    dim = dim % x.ndim
+    steps = x.unbind(dim)
+    if not steps:
+        return x.clone()
+    acc = torch.zeros_like(steps[0], dtype=torch.float64)
+    out = []
+    for step in steps:
+        acc = acc + step.to(torch.float64)
+        out.append(acc.to(x.dtype))
+    return torch.stack(out, dim=dim)
+
+
 def ddm_targets(spec: TaskSpec, x: torch.Tensor, noise: torch.Tensor, c: torch.Tensor):
     """Free-RT targets (the authors' ``LinearClassificationBound``): per step, the running sum of
     the noisy evidence projected on each boundary normal, absorbed at ±``ddm_bound`` once crossed.
@@ -131,7 +149,7 @@ def ddm_targets(spec: TaskSpec, x: torch.Tensor, noise: torch.Tensor, c: torch.T
     k, m, t, d = noise.shape
     evidence = (x.unsqueeze(2) + noise).reshape(k, m * t, d)
     drift = torch.bmm(evidence, c.transpose(1, 2)).reshape(k, m, t, -1)
-    total = drift.cumsum(dim=2)
+    total = running_sum(drift, dim=2)  # drift.cumsum(dim=2), deterministic on CUDA too
     crossed = (total.abs() >= spec.ddm_bound).to(torch.int8).cummax(dim=2).values.bool()
     first = crossed.to(torch.int8).argmax(dim=2, keepdim=True)  # first crossing (0 if none)
     sign_at_cross = torch.sign(torch.gather(total, 2, first))
