@@ -65,13 +65,15 @@ TABLES = {
     # the β-VAE family and the comparison; "experiment" is a generative model's expanded name
     "generative_scores": "results/{preset}/generative/scores/{experiment}.parquet",
     "traversals": "results/{preset}/generative/traversals/{experiment}.parquet",
+    # whether each generative model trained (disentangle.generative.health): one row per check
+    "generative_health": "results/{preset}/generative/health/{experiment}.parquet",
     # the multi-task networks scored with the same disentanglement metrics
     "disentanglement": "results/{preset}/metrics/{experiment}/disentanglement.parquet",
     # what the same decoders reach without a trained network (disentangle.metrics.baselines);
     # every panel that reads ood_r2 reads its experiments' baselines too
     "baselines": "results/{preset}/metrics/{experiment}/baselines.parquet",
 }
-GENERATIVE_KINDS = {"generative_scores", "traversals"}
+GENERATIVE_KINDS = {"generative_scores", "traversals", "generative_health"}
 # Tables made from one network of an experiment, the one config `analysis` names (n_tasks, seed).
 ANALYSIS_KINDS = {
     "trajectories",

@@ -94,6 +94,7 @@ RULE_JOBS = {
     "train_generative": "jobs/generative.py:run_train",
     "score_generative": "jobs/generative.py:run_score",
     "traversals": "jobs/generative.py:run_traversals",
+    "generative_health": "jobs/generative.py:run_health",
     "floors": "jobs/comparison.py:run_floors",
     "score_networks": "jobs/comparison.py:run_score_networks",
     "panel_claims": "jobs/claims.py:run_panel",
@@ -185,6 +186,7 @@ TABLE_SETTINGS = {
     "theory": ("theory",),
     "generative_scores": ("comparison",),
     "traversals": ("comparison",),
+    "generative_health": ("comparison",),
     "disentanglement": ("comparison",),
 }
 

@@ -91,6 +91,33 @@ rule traversals:
         " > {log:q} 2>&1"
 
 
+rule generative_health:
+    input:
+        unpack(generative_inputs),
+        model="results/{preset}/generative/models/{gmodel}.pt",
+        code=code_sources("generative_health"),
+    output:
+        TABLES["generative_health"].replace("{experiment}", "{gmodel}"),
+    log:
+        "results/{preset}/logs/generative_health/{gmodel}.log",
+    benchmark:
+        "results/{preset}/benchmarks/generative_health/{gmodel}.tsv"
+    conda:
+        JOB_ENV
+    threads: 1
+    params:
+        spec=generative_spec,
+        settings=comparison_settings("n_points", "health_points"),
+        context=lambda wc: json.dumps({"preset": wc.preset}),
+        ingredients=ingredients_arg,
+        dsprites=dsprites_args,
+    shell:
+        "python -u -m disentangle generative-health --name {wildcards.gmodel:q}"
+        " --model {input.model:q} --model-spec {params.spec:q} --settings {params.settings:q}"
+        " {params.ingredients} {params.dsprites} --context {params.context:q} --out {output:q}"
+        " --threads {threads} > {log:q} 2>&1"
+
+
 rule floors:
     input:
         code=code_sources("floors"),

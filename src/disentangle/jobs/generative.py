@@ -1,5 +1,6 @@
 """The generative models' jobs (``disentangle.generative``): ``train-generative`` (one model),
-``score-generative`` (its disentanglement metrics) and ``traversals`` (latent traversals of a
+``score-generative`` (its disentanglement metrics), ``generative-health`` (did it train: the
+checks of ``disentangle.generative.health``) and ``traversals`` (latent traversals of a
 dSprites model); and the data a model trains or is scored on (``generative_source``,
 ``task_data``): dSprites, or the task's observations f(x*)."""
 
@@ -150,6 +151,39 @@ def run_traversals(args: argparse.Namespace) -> None:
     atomic_parquet(df, args.out)
 
 
+def run_health(args: argparse.Namespace) -> None:
+    """The health table of one trained model (``disentangle.generative.health``): its checks on
+    ``comparison.health_points`` draws of its own training data and on its training history."""
+    import torch
+
+    from disentangle.generative.health import health_rows, sample_health_data
+    from disentangle.generative.train import load_generative
+    from disentangle.io import atomic_parquet
+    from disentangle.jobs.tables import with_columns
+
+    torch.set_num_threads(args.threads or 1)
+    settings, info = json_argument(args.settings), json_argument(args.model_spec)
+    model, obj = load_generative(args.model)
+    seed = int(info["spec"]["seed"])
+    source = generative_source(
+        info["dataset"], settings, args.ingredients, args.dsprites_source, args.dsprites_path
+    )
+    data = sample_health_data(source, int(settings["health_points"]), seed)
+    rows = health_rows(model, obj, obj["history"], data, name=args.name, seed=seed)
+    meta = {
+        "group": info["group"],
+        "family": "generative",
+        "method": info["spec"]["method"],
+        "dataset": info["dataset"],
+        "seed": seed,
+        "swept": info["swept"] or "",
+        "swept_value": info["swept_value"],
+        "train_steps": info["steps"],
+        **json_argument(args.context),
+    }
+    atomic_parquet(with_columns(rows, meta), args.out)  # the rows carry "model" already
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("train-generative", help="train one generative model")
     p.add_argument("--name", required=True)
@@ -167,6 +201,7 @@ def add_parser(sub) -> None:
     for command, func, helptext in (
         ("score-generative", run_score, "disentanglement metrics of a model"),
         ("traversals", run_traversals, "latent traversals of a dSprites model"),
+        ("generative-health", run_health, "health checks of a trained model"),
     ):
         p = sub.add_parser(command, help=helptext)
         p.add_argument("--name", required=True)
@@ -178,7 +213,7 @@ def add_parser(sub) -> None:
         p.add_argument("--out", required=True)
         p.add_argument("--device", default="auto")
         p.add_argument("--threads", type=int, default=None)
-        if command == "score-generative":
+        if command in ("score-generative", "generative-health"):
             p.add_argument("--dsprites-source", choices=("procedural", "npz"), default="procedural")
             p.add_argument("--dsprites-path", help="DeepMind's dSprites .npz (with npz)")
         p.set_defaults(func=func)
