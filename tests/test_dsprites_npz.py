@@ -198,7 +198,9 @@ def test_generative_commands_pass_the_dsprites_options(monkeypatch, tmp_path):
         raise _Stop
 
     monkeypatch.setattr(generative_jobs, "generative_source", fake_source)
-    monkeypatch.setattr("disentangle.generative.train.load_generative", lambda path: (None, None))
+    monkeypatch.setattr(
+        "disentangle.generative.train.load_generative", lambda path, *a, **k: (None, None)
+    )
     spec = json.dumps({"dataset": "dsprites", "spec": {"seed": 0}, "steps": 1})
     common = ["--name", "m", "--model-spec", spec, "--settings", "{}", "--out", "o"]
     npz = ["--dsprites-source", "npz", "--dsprites-path", "d.npz"]
