@@ -73,6 +73,20 @@ def run_train(args: argparse.Namespace) -> None:
         sys.exit(3)
 
 
+def model_columns(info: dict, seed: int) -> dict:
+    """The columns every table of one generative model carries: its config entry and run."""
+    return {
+        "group": info["group"],
+        "family": "generative",
+        "method": info["spec"]["method"],
+        "dataset": info["dataset"],
+        "seed": seed,
+        "swept": info["swept"] or "",
+        "swept_value": info["swept_value"],
+        "train_steps": info["steps"],
+    }
+
+
 def run_score(args: argparse.Namespace) -> None:
     import torch
 
@@ -107,18 +121,7 @@ def run_score(args: argparse.Namespace) -> None:
         labels = discretise(x, int(settings["n_bins"]))
         rows = sample_metric_rows(codes, labels, x, seed, int(settings["dci_estimators"]))
         rows += task_ood_rows(codes, x, codes_test, x_test, float(settings["ood_penalty"]))
-    meta = {
-        "model": args.name,
-        "group": info["group"],
-        "family": "generative",
-        "method": info["spec"]["method"],
-        "dataset": info["dataset"],
-        "seed": seed,
-        "swept": info["swept"] or "",
-        "swept_value": info["swept_value"],
-        "train_steps": info["steps"],
-        **context,
-    }
+    meta = {"model": args.name, **model_columns(info, seed), **context}
     atomic_parquet(with_columns(rows, meta, trailing=device_columns), args.out)
 
 
@@ -170,17 +173,7 @@ def run_health(args: argparse.Namespace) -> None:
     )
     data = sample_health_data(source, int(settings["health_points"]), seed)
     rows = health_rows(model, obj, obj["history"], data, name=args.name, seed=seed)
-    meta = {
-        "group": info["group"],
-        "family": "generative",
-        "method": info["spec"]["method"],
-        "dataset": info["dataset"],
-        "seed": seed,
-        "swept": info["swept"] or "",
-        "swept_value": info["swept_value"],
-        "train_steps": info["steps"],
-        **json_argument(args.context),
-    }
+    meta = {**model_columns(info, seed), **json_argument(args.context)}
     atomic_parquet(with_columns(rows, meta), args.out)  # the rows carry "model" already
 
 
