@@ -428,6 +428,12 @@ def expand_generative(
                 f"config key '{where}': {entry['method']} has no "
                 f"hyperparameter {key!r}; expected one of: {', '.join(sorted(allowed))}"
             )
+        observations = entry.get("observations")
+        if entry["dataset"] != "task" and observations is not None:
+            problems.append(
+                f"config key '{where}.observations': applies to dataset 'task' only, not"
+                f" {entry['dataset']!r}"
+            )
         (hp, values), *rest = sweep.items() if sweep else [(None, [None])]
         if rest:
             problems.append(f"config key '{where}.sweep': one key at a time")
@@ -451,6 +457,12 @@ def expand_generative(
                 models[full] = {
                     "spec": {"method": entry["method"], "seed": int(seed), **hyper},
                     "dataset": entry["dataset"],
+                    # task data: how the observations reach the model (jobs.generative.task_data)
+                    **(
+                        {"observations": observations or "standardised"}
+                        if entry["dataset"] == "task"
+                        else {}
+                    ),
                     "steps": int(entry["steps"]),
                     "group": name,
                     "swept": hp,

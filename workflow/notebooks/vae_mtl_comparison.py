@@ -14,7 +14,8 @@
 # # Multi-task networks vs the β-VAE family on the same data, with the same metrics
 #
 # Data: the multi-task task's latents x* ~ U(−½, ½)^D and their observations f(x*) through the
-# frozen mixing MLP. The generative models are trained on f(x*) (D latents); the multi-task
+# frozen mixing MLP. The generative models are trained on f(x*) with each unit standardised
+# (D latents; the unscaled variant, on which they collapse, is drawn beside them); the multi-task
 # networks (trained on the noisy evidence stream to solve N classification tasks) are scored on
 # their final hidden state; the raw observations f(x*) are the baseline. Scores: the paper's OOD
 # r² (ridge decoder, held-out quadrant) and dlib's disentanglement metrics (x* binned into 10
@@ -74,7 +75,8 @@ n_obs = int(net[net.family == "raw"].code_size.iloc[0])
 def gen_label(r):
     hyper = style.HYPER_LABELS.get(r.swept, r.swept)
     value = f" {hyper}={r.swept_value:g}" if r.swept else ""
-    return style.METHOD_LABELS.get(r.method, r.method) + value
+    raw = ", raw f(x*)" if r.observations == "raw" else ""
+    return style.METHOD_LABELS.get(r.method, r.method) + value + raw
 
 
 def net_label(df, suffix=""):
@@ -82,11 +84,16 @@ def net_label(df, suffix=""):
     return arch + ", N=" + df.n_tasks.astype(str) + suffix
 
 
-# the task VAEs' codes have n_latent = D units (config: generative.models.task_*.hyper)
+# the task VAEs' codes have n_latent = D units (config: generative.models.task_*.hyper); they
+# train on standardised f(x*), and the raw variant (unscaled f(x*)) is drawn beside them
+if "observations" not in gen.columns:  # tables written before the column existed: raw f(x*)
+    gen = gen.assign(observations="raw")
+RAW_GEN = "generative, raw f(x*)"
 gen = gen.assign(
     label=gen.apply(gen_label, axis=1),
-    kind="generative",
-    group=gen.method.map(lambda m: style.METHOD_LABELS.get(m, m)),
+    kind=np.where(gen.observations == "raw", RAW_GEN, "generative"),
+    group=gen.method.map(lambda m: style.METHOD_LABELS.get(m, m))
+    + np.where(gen.observations == "raw", ", raw f(x*)", ""),
     code_size=dim,
 )
 raw = net[net.family == "raw"].assign(label="raw f(x*)", kind="raw", group="raw f(x*)")
@@ -131,11 +138,13 @@ kind_color = {
     "multi-task": "#4c72b0",
     PCS_FAMILY: "#55a868",
     "generative": "#dd8452",
+    RAW_GEN: "#c9a27e",
 }
 kind_label = {
     "multi-task": "multi-task network, full state",
     PCS_FAMILY: "multi-task network, top-D PCs",
-    "generative": "β-VAE family (task VAEs)",
+    "generative": "β-VAE family (task VAEs, standardised f(x*))",
+    RAW_GEN: "β-VAE family on raw, unscaled f(x*)",
     "raw": "raw observations f(x*)",
 }
 fig, axes = plt.subplots(
@@ -193,7 +202,7 @@ style.save(fig, pdf, png, prov)
 # the summary: per metric, the median of each family (the tables' `family` values; networks per
 # architecture and N, generative models per method)
 def detail(r):
-    if r.kind == "generative":
+    if r.kind in ("generative", RAW_GEN):
         return r.group
     if r.kind not in ("multi-task", PCS_FAMILY):
         return ""

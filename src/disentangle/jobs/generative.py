@@ -21,30 +21,51 @@ def generative_source(
     ingredients_path: str | None,
     dsprites_source: str = "procedural",
     dsprites_path: str | None = None,
+    observations: str = "raw",
 ):
     """The data a generative model trains on: dSprites frames (rendered, or read from the user's
     copy of DeepMind's file: ``--dsprites-source npz --dsprites-path``), or the task's
-    observations (the dSprites options do not apply to them and are ignored)."""
+    observations, ``standardised`` or ``raw`` (the dSprites options do not apply to them and are
+    ignored)."""
     from disentangle.generative.sources import ArraySource, DSpritesSource
 
     if dataset == "dsprites":
         return DSpritesSource(dsprites_source, dsprites_path)
-    obs, x = task_data(settings, ingredients_path, "train")
+    obs, x = task_data(settings, ingredients_path, "train", observations)
     return ArraySource(obs)
 
 
-def task_data(settings: dict, ingredients_path: str, split: str):
-    """f(x*) and x* of the comparison's task data (train and eval splits use different seeds)."""
-    from disentangle.comparison import task_observations
+#: how task observations reach a generative model (config ``generative.models.*.observations``)
+OBSERVATIONS = ("standardised", "raw")
+
+
+def task_data(settings: dict, ingredients_path: str, split: str, observations: str = "raw"):
+    """f(x*) and x* of the comparison's task data (train and eval splits use different seeds).
+    ``observations="standardised"`` z-scores each unit with the *train* split's mean and sd
+    (``disentangle.comparison.standardise``), the same map for every split."""
+    from disentangle.comparison import standardise, task_observations
     from disentangle.data.ingredients import load_ingredients
     from disentangle.experiment import ExperimentSpec
 
+    if observations not in OBSERVATIONS:
+        raise ValueError(f"observations = {observations!r}: expected one of {OBSERVATIONS}")
     ingredients = load_ingredients(ingredients_path)
     exp = ExperimentSpec.from_dict(ingredients["experiment"], ingredients["spec"])
-    seed = TASK_DATA_SEEDS[split]
-    return task_observations(
-        ingredients["encoders"][0], exp.task.dim, int(settings["n_points"]), seed, exp.task.encoder
-    )
+
+    def split_data(name):
+        return task_observations(
+            ingredients["encoders"][0],
+            exp.task.dim,
+            int(settings["n_points"]),
+            TASK_DATA_SEEDS[name],
+            exp.task.encoder,
+        )
+
+    obs, x = split_data(split)
+    if observations == "standardised":
+        reference = obs if split == "train" else split_data("train")[0]
+        obs = standardise(obs, reference)
+    return obs, x
 
 
 def run_train(args: argparse.Namespace) -> None:
@@ -57,6 +78,7 @@ def run_train(args: argparse.Namespace) -> None:
         args.ingredients,
         args.dsprites_source,
         args.dsprites_path,
+        model_observations(model),
     )
     result = train_generative(
         model["spec"],
@@ -73,6 +95,12 @@ def run_train(args: argparse.Namespace) -> None:
         sys.exit(3)
 
 
+def model_observations(info: dict) -> str:
+    """How a resolved model's task observations are scaled (``disentangle.config``: a task-data
+    model always carries the key; a resolved spec without it predates the key: raw)."""
+    return info.get("observations", "raw") if info["dataset"] == "task" else "raw"
+
+
 def model_columns(info: dict, seed: int) -> dict:
     """The columns every table of one generative model carries: its config entry and run."""
     return {
@@ -80,6 +108,8 @@ def model_columns(info: dict, seed: int) -> dict:
         "family": "generative",
         "method": info["spec"]["method"],
         "dataset": info["dataset"],
+        # task data: standardised or raw f(x*); dSprites frames: "frames"
+        "observations": model_observations(info) if info["dataset"] == "task" else "frames",
         "seed": seed,
         "swept": info["swept"] or "",
         "swept_value": info["swept_value"],
@@ -115,8 +145,10 @@ def run_score(args: argparse.Namespace) -> None:
             source=source,
         )
     else:
-        obs, x = task_data(settings, args.ingredients, "eval")
-        obs_test, x_test = task_data(settings, args.ingredients, "eval_test")
+        obs, x = task_data(settings, args.ingredients, "eval", model_observations(info))
+        obs_test, x_test = task_data(
+            settings, args.ingredients, "eval_test", model_observations(info)
+        )
         codes, codes_test = represent(model, obs), represent(model, obs_test)
         labels = discretise(x, int(settings["n_bins"]))
         rows = sample_metric_rows(codes, labels, x, seed, int(settings["dci_estimators"]))
@@ -169,7 +201,12 @@ def run_health(args: argparse.Namespace) -> None:
     model, obj = load_generative(args.model)
     seed = int(info["spec"]["seed"])
     source = generative_source(
-        info["dataset"], settings, args.ingredients, args.dsprites_source, args.dsprites_path
+        info["dataset"],
+        settings,
+        args.ingredients,
+        args.dsprites_source,
+        args.dsprites_path,
+        model_observations(info),
     )
     data = sample_health_data(source, int(settings["health_points"]), seed)
     rows = health_rows(model, obj, obj["history"], data, name=args.name, seed=seed)
