@@ -238,3 +238,47 @@ def test_for_each_runs_over_the_selected_values_only():
     rows = evaluate(Claim.from_dict(claim), {"spectrum": spectrum})
     assert [r["claim"] for r in rows] == ["m[0]", "m[1]"]
     assert all(r["verdict"] == "holds" for r in rows)
+
+
+def test_models_that_failed_their_health_check_are_left_out_of_score_claims():
+    """A model that did not train (here: b-s1, a failed check) is dropped from every claim that
+    reads its scores, and the ledger says so; a claim on the health table keeps every model."""
+    scores = pd.DataFrame(
+        [{"model": f"{g}-s{s}", "group": g, "seed": s, "metric": "mig", "value": v}
+         for g, values in (("a", [0.5, 0.52, 0.51]), ("b", [0.3, 0.9, 0.31, 0.29]))
+         for s, v in enumerate(values)]  # fmt: skip
+    )
+    health = pd.DataFrame(
+        [{"model": m, "check": c, "value": 1.0, "healthy": not (m == "b-s1" and c == "recon")}
+         for m in scores.model for c in ("recon", "kl")]  # fmt: skip
+    )
+    claims = [
+        {"id": "a-above-b", "statement": "s", "test": "compare",
+         "a": {"table": "generative_scores", "where": {"group": "a"}},
+         "b": {"table": "generative_scores", "where": {"group": "b"}}},
+        {"id": "all-healthy", "statement": "s", "test": "threshold", "table": "generative_health",
+         "where": {"check": "recon"}, "value": "healthy", "stat": "min", "op": ">=",
+         "threshold": 1, "exact": True},
+    ]  # fmt: skip
+    tables = {"generative_scores": scores, "generative_health": health}
+    ledger = evaluate_panel("p", "methods", claims, tables).set_index("claim")
+    # b's median without the failed model (0.9) is 0.30, not 0.31
+    assert ledger.loc["a-above-b", "value"] == pytest.approx(0.51 - 0.30)
+    assert ledger.loc["a-above-b", "n_b"] == 3
+    assert "b-s1" in ledger.loc["a-above-b", "note"]
+    assert ledger.loc["all-healthy", "verdict"] == "fails"  # the health claim sees b-s1
+    # without a health table nothing is left out
+    kept = evaluate_panel("p", "methods", claims[:1], {"generative_scores": scores})
+    assert kept.loc[0, "n_b"] == 4 and kept.loc[0, "note"] == ""
+
+
+def test_a_paired_claim_with_no_rows_left_is_inconclusive():
+    """Every model left out (all failed their health check): no rows, no pairing error."""
+    scores = pd.DataFrame({"model": ["m0", "m1"], "metric": ["a", "a"], "value": [0.1, 0.2]})
+    health = pd.DataFrame({"model": ["m0", "m1"], "check": "c", "value": 0.0, "healthy": False})
+    claim = {"id": "agree", "statement": "s", "test": "correlation", "units": ["model"],
+             "a": {"table": "generative_scores", "where": {"metric": "a"}},
+             "b": {"table": "generative_scores", "where": {"metric": "a"}}}  # fmt: skip
+    tables = {"generative_scores": scores, "generative_health": health}
+    row = evaluate_panel("p", "methods", [claim], tables).iloc[0]
+    assert row["verdict"] == "inconclusive" and "m0, m1" in row["note"]

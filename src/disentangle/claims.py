@@ -35,6 +35,11 @@ each value by |value − c| (an angle's distance from 90°, a correlation's magn
 units both selections have, and resamples the pairs. ``for_each: <column>`` repeats a claim for
 every value of a column (one row per value, ``<id>[<value>]``).
 
+Models that failed their health check (a panel with a ``generative_health`` table: any of a
+model's checks not healthy, ``disentangle.generative.health``) are left out of every claim of that
+panel that does not itself read the health table: a score of a model that did not train says
+nothing about its method. The ledger row's note names the models left out.
+
 This module imports no torch (pandas, numpy, scipy): the ledger job runs it on tables alone.
 """
 
@@ -387,7 +392,7 @@ def evaluate(claim: Claim, tables: dict[str, pd.DataFrame], seed: int = 0) -> li
     if claim.deviation_from is not None:  # both terms are |x − c|
         da = f"|x − {claim.deviation_from:g}| of {da}"
         db = f"|x − {claim.deviation_from:g}| of {db}" if db else db
-    if claim.test == "correlation" or claim.paired:  # pair the units both selections have
+    if (claim.test == "correlation" or claim.paired) and len(a) and len(b):  # pair the units
         if isinstance(a.index, pd.RangeIndex) or isinstance(b.index, pd.RangeIndex):
             raise ClaimError(f"claim {claim.id!r}: pairing needs unit columns (give 'units')")
         common = a.index.intersection(b.index)
@@ -483,14 +488,57 @@ def _spread(claim: Claim, df: pd.DataFrame, seed: int) -> dict:
     return row | {"value": value, "ci_low": lo, "ci_high": hi, "verdict": verdict, "note": ""}
 
 
+HEALTH_TABLE = "generative_health"
+
+
+def unhealthy_models(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """The models with a failed check in the panel's health table (none without one)."""
+    health = tables.get(HEALTH_TABLE)
+    if health is None or health.empty:
+        return []
+    for column in ("model", "healthy"):
+        if column not in health.columns:
+            raise ClaimError(f"table {HEALTH_TABLE!r}: no column {column!r}")
+    return sorted(set(health.loc[~health["healthy"].astype(bool), "model"]))
+
+
+def without_models(
+    claim: Claim, tables: dict[str, pd.DataFrame], models: list[str]
+) -> tuple[dict[str, pd.DataFrame], str]:
+    """``tables`` without the rows of ``models`` in the tables ``claim`` reads, and a note naming
+    those that were present; a claim on the health table itself keeps every row."""
+    if not models or HEALTH_TABLE in claim.tables:
+        return tables, ""
+    kept, dropped = dict(tables), set()
+    for kind in claim.tables:
+        table = tables.get(kind)
+        if table is None or "model" not in table.columns:
+            continue
+        bad = table["model"].isin(models)
+        dropped |= set(table.loc[bad, "model"])
+        kept[kind] = table[~bad]
+    if not dropped:
+        return tables, ""
+    return kept, f"left out, failed their health check: {', '.join(sorted(dropped))}"
+
+
 def evaluate_panel(
     panel: str, section: str, claims: list[dict], tables: dict[str, pd.DataFrame]
 ) -> pd.DataFrame:
-    """Every claim of one panel as ledger rows (``LEDGER_COLUMNS``)."""
+    """Every claim of one panel as ledger rows (``LEDGER_COLUMNS``), each on the models that
+    passed their health check (the module docstring)."""
     rows = []
+    unhealthy = unhealthy_models(tables)
     for i, entry in enumerate(claims):
         claim = Claim.from_dict(entry, f"panels.{panel}.claims[{i}]")
-        rows += [{"panel": panel, "section": section, **r} for r in evaluate(claim, tables)]
+        for kind in claim.tables:  # name a missing table before filtering
+            if kind not in tables:
+                evaluate(claim, tables)
+        used, left_out = without_models(claim, tables, unhealthy)
+        for r in evaluate(claim, used):
+            if left_out:
+                r["note"] = "; ".join(n for n in (r.get("note"), left_out) if n)
+            rows.append({"panel": panel, "section": section, **r})
     df = pd.DataFrame(rows, columns=LEDGER_COLUMNS)
     return df
 

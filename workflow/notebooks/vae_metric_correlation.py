@@ -35,7 +35,10 @@ from disentangle.figures import style
 
 style.apply()
 df = style.read_tables(tables, "generative_scores")
+unhealthy = style.unhealthy_models(tables)
 prov = json.loads(provenance)
+left_out = sorted(unhealthy & set(df.model))  # as in the claims: only models that trained
+df = df[~df.model.isin(unhealthy)]
 scores = [m for m in style.SCORE_LABELS if m in set(df.metric)]
 wide = df[df.metric.isin(scores)].pivot_table(index="model", columns="metric", values="value")
 wide = wide[scores]
@@ -63,6 +66,8 @@ for i in range(len(corr)):
             )
 fig.colorbar(im, ax=ax, fraction=0.046, label="Spearman ρ")
 prov["note"] = f"{len(wide)} models ({', '.join(sorted(df.method.unique()))})"
+if left_out:
+    prov["note"] += f"; left out, failed health check: {', '.join(left_out)}"
 style.footnote(fig, prov)
 style.save(fig, pdf, png, prov)
 style.write_summary(summary, claim, corr.reset_index(names="score"), prov)

@@ -59,6 +59,7 @@ style.apply()
 paths = json.loads(tables)
 gen = style.read_tables(paths, "generative_scores")
 net = style.read_tables(paths, "disentanglement")
+unhealthy = style.unhealthy_models(paths)
 prov = json.loads(provenance)
 scores = [
     "ood_r2",
@@ -111,9 +112,14 @@ floor = floor.assign(
 )
 # the same floor scored in several experiments' tables counts once
 floor = floor.drop_duplicates(["code_size", "seed", "metric", "value"])
+gen = gen.assign(healthy=~gen.model.isin(unhealthy))
 both = pd.concat([raw, full, pcs, gen, floor], ignore_index=True)
+both = both.assign(healthy=both.healthy.fillna(True).astype(bool))
 both = both[both.metric.isin(scores)]
-stats = both.groupby(["kind", "label", "metric"]).value.agg(["mean", "std", "count"]).reset_index()
+stats = both.groupby(["kind", "label", "metric"]).agg(
+    mean=("value", "mean"), std=("value", "std"), count=("value", "count"),
+    healthy=("healthy", "all"),
+).reset_index()  # fmt: skip
 floors = floor[floor.metric.isin(scores)].groupby(["code_size", "metric"]).value
 floors = floors.agg(["min", "median", "max"])
 stats
@@ -166,7 +172,11 @@ for ax, metric in zip(axes, scores, strict=True):
         ax.plot([f["median"]] * 2, [top, bottom], color="0.45", lw=0.8, zorder=1)
     y = s.label.map(y_of).to_numpy()
     ax.errorbar(s["mean"], y, xerr=s["std"].fillna(0), fmt="none", ecolor="0.6", lw=0.8)
-    ax.scatter(s["mean"], y, c=[kind_color[k] for k in s.kind], s=14, zorder=3)
+    colours = [kind_color[k] for k in s.kind]
+    ok = s.healthy.to_numpy(dtype=bool)
+    ax.scatter(s["mean"][ok], y[ok], c=[c for c, h in zip(colours, ok) if h], s=14, zorder=3)
+    ax.scatter(s["mean"][~ok], y[~ok], s=14, zorder=3, facecolors="white", lw=1,
+               edgecolors=[c for c, h in zip(colours, ok) if not h])  # fmt: skip
     for i, (what, _) in enumerate(rows):
         if what == "header" and i:
             ax.axhline(i - 0.5, color="0.85", lw=0.5)
@@ -183,6 +193,11 @@ handles = [
     plt.Line2D([], [], marker="o", ls="", color=kind_color[k], ms=4, label=kind_label[k])
     for k in kinds
 ]
+if not stats.healthy.all():
+    handles.append(
+        plt.Line2D([], [], marker="o", ls="", mfc="white", mec="0.3", ms=4,
+                   label=f"hollow: {style.UNHEALTHY_LABEL}")  # fmt: skip
+    )
 handles += [
     Patch(color="0.8", label="floor: random linear codes of x*, same size (range, median)"),
     Patch(fill=False, hatch="////", ec="0.75", label="at or below the floor"),

@@ -39,6 +39,7 @@ from disentangle.figures import style
 
 style.apply()
 df = style.read_tables(tables, "generative_scores")
+unhealthy = style.unhealthy_models(tables)
 prov = json.loads(provenance)
 scores = [
     "mig.discrete_mig",
@@ -50,7 +51,8 @@ scores = [
     "beta_vae.eval_accuracy",
     "factor_vae.eval_accuracy",
 ]
-df = df[df.metric.isin(scores)]
+left_out = sorted(unhealthy & set(df.model))  # as in the claims: only models that trained
+df = df[df.metric.isin(scores) & ~df.model.isin(unhealthy)]
 rows = []
 for (group, metric), part in df.groupby(["group", "metric"]):
     by_value = part.groupby("swept_value").value
@@ -84,6 +86,8 @@ if len(spread):
     ax.legend(fontsize=6)
 ax.set_ylabel("standard deviation of the score")
 prov["note"] = f"sweeps: {', '.join(sorted(spread.group.unique())) if len(spread) else 'none'}"
+if left_out:
+    prov["note"] += f"; left out, failed health check: {', '.join(left_out)}"
 style.footnote(fig, prov)
 style.save(fig, pdf, png, prov)
 style.write_summary(summary, claim, spread, prov)

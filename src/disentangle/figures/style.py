@@ -119,6 +119,19 @@ def read_tables(tables: str | dict, kind: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+#: how a panel names a generative model that failed its health check (disentangle.generative.health)
+UNHEALTHY_LABEL = "failed its health check: left out of the claims"
+
+
+def unhealthy_models(tables: str | dict) -> set[str]:
+    """The models with a failed check in the panel's ``generative_health`` tables (none when the
+    panel has none); the claims leave the same models out (``disentangle.claims``)."""
+    health = read_tables(tables, "generative_health")
+    if health.empty:
+        return set()
+    return set(health.loc[~health["healthy"].astype(bool), "model"])
+
+
 def apply() -> None:
     """Set the seaborn theme and matplotlib defaults shared by all panels."""
     sns.set_theme(
