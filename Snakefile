@@ -41,6 +41,7 @@ include: "workflow/rules/theory.smk"
 include: "workflow/rules/generative.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/contact_sheet.smk"
 
 
 # Figure notebooks take seconds: on a cluster they run on the submit host, not in the queue.
@@ -52,6 +53,7 @@ localrules:
     panel,
     panel_claims,
     claims_ledger,
+    contact_sheet,
 
 
 rule all:
@@ -60,6 +62,8 @@ rule all:
         all_panels(),
         f"results/{PRESET}/claims.csv",
         f"results/{PRESET}/CLAIMS.md",
+        f"figures/{PRESET}/contact-sheet.pdf",
+        f"figures/{PRESET}/contact-sheet.html",
 
 
 # One section of the panels (config: panels.<id>.section) and only what it needs, e.g.

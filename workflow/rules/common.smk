@@ -99,6 +99,7 @@ RULE_JOBS = {
     "score_networks": "jobs/comparison.py:run_score_networks",
     "panel_claims": "jobs/claims.py:run_panel",
     "claims_ledger": "jobs/claims.py:run_ledger",
+    "contact_sheet": "jobs/contact_sheet.py:run",
     "panel": "the panel's notebook",
 }
 ALWAYS_SOURCES = ("io.py", "integrity.py")

@@ -16,6 +16,7 @@ analyses' flags), ``tables`` (``with_columns``) and ``ensemble`` (``load_trained
 | ``comparison`` | ``floors``, ``score-networks`` |
 | ``index`` | ``index``, ``built`` |
 | ``gallery`` | ``gallery`` |
+| ``contact_sheet`` | ``contact-sheet`` |
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from disentangle.jobs import (
     baselines,
     claims,
     comparison,
+    contact_sheet,
     gallery,
     generative,
     index,
@@ -47,6 +49,7 @@ JOBS = (
     comparison,
     index,
     gallery,
+    contact_sheet,
 )
 
 
