@@ -95,3 +95,19 @@ def test_observations_on_a_dsprites_model_is_rejected_naming_the_key():
     config["generative"]["models"]["dv"]["observations"] = "raw"
     with pytest.raises(ConfigError, match=r"generative\.models\.dv\.observations"):
         expand_generative(config)
+
+
+def test_history_rows_are_tidy_and_skip_non_numbers():
+    from disentangle.jobs.generative import history_rows
+
+    history = [
+        {"step": 100, "discriminator_loss": 0.5, "mi_continuous": -1.9, "phase": "warm"},
+        {"step": 200, "discriminator_loss": 0.7, "mi_continuous": -1.2, "nan_guard": True},
+    ]
+    rows = history_rows(history)
+    assert rows == [
+        {"step": 100, "quantity": "discriminator_loss", "value": 0.5},
+        {"step": 100, "quantity": "mi_continuous", "value": -1.9},
+        {"step": 200, "quantity": "discriminator_loss", "value": 0.7},
+        {"step": 200, "quantity": "mi_continuous", "value": -1.2},
+    ]

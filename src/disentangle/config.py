@@ -67,13 +67,15 @@ TABLES = {
     "traversals": "results/{preset}/generative/traversals/{experiment}.parquet",
     # whether each generative model trained (disentangle.generative.health): one row per check
     "generative_health": "results/{preset}/generative/health/{experiment}.parquet",
+    # each generative model's training history, tidy: one row per (logged step, quantity)
+    "generative_history": "results/{preset}/generative/history/{experiment}.parquet",
     # the multi-task networks scored with the same disentanglement metrics
     "disentanglement": "results/{preset}/metrics/{experiment}/disentanglement.parquet",
     # what the same decoders reach without a trained network (disentangle.metrics.baselines);
     # every panel that reads ood_r2 reads its experiments' baselines too
     "baselines": "results/{preset}/metrics/{experiment}/baselines.parquet",
 }
-GENERATIVE_KINDS = {"generative_scores", "traversals", "generative_health"}
+GENERATIVE_KINDS = {"generative_scores", "traversals", "generative_health", "generative_history"}
 # Tables made from one network of an experiment, the one config `analysis` names (n_tasks, seed).
 ANALYSIS_KINDS = {
     "trajectories",

@@ -95,6 +95,7 @@ RULE_JOBS = {
     "score_generative": "jobs/generative.py:run_score",
     "traversals": "jobs/generative.py:run_traversals",
     "generative_health": "jobs/generative.py:run_health",
+    "generative_history": "jobs/generative.py:run_history",
     "floors": "jobs/comparison.py:run_floors",
     "score_networks": "jobs/comparison.py:run_score_networks",
     "panel_claims": "jobs/claims.py:run_panel",
@@ -188,6 +189,7 @@ TABLE_SETTINGS = {
     "generative_scores": ("comparison",),
     "traversals": ("comparison",),
     "generative_health": ("comparison",),
+    "generative_history": (),
     "disentanglement": ("comparison",),
 }
 

@@ -118,6 +118,28 @@ rule generative_health:
         " --threads {threads} > {log:q} 2>&1"
 
 
+rule generative_history:
+    input:
+        model="results/{preset}/generative/models/{gmodel}.pt",
+        code=code_sources("generative_history"),
+    output:
+        TABLES["generative_history"].replace("{experiment}", "{gmodel}"),
+    log:
+        "results/{preset}/logs/generative_history/{gmodel}.log",
+    benchmark:
+        "results/{preset}/benchmarks/generative_history/{gmodel}.tsv"
+    conda:
+        JOB_ENV
+    threads: 1
+    params:
+        spec=generative_spec,
+        context=lambda wc: json.dumps({"preset": wc.preset}),
+    shell:
+        "python -u -m disentangle generative-history --name {wildcards.gmodel:q}"
+        " --model {input.model:q} --model-spec {params.spec:q} --settings '{{}}'"
+        " --context {params.context:q} --out {output:q} > {log:q} 2>&1"
+
+
 rule floors:
     input:
         code=code_sources("floors"),

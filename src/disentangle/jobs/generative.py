@@ -214,6 +214,35 @@ def run_health(args: argparse.Namespace) -> None:
     atomic_parquet(with_columns(rows, meta), args.out)  # the rows carry "model" already
 
 
+def history_rows(history: list[dict]) -> list[dict]:
+    """A model's training history (``train_generative``'s log: one dict per logged step) as tidy
+    rows: step, quantity, value; non-numeric entries are left out."""
+    rows = []
+    for entry in history:
+        step = int(entry["step"])
+        for key, value in sorted(entry.items()):
+            if key == "step" or isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            rows.append({"step": step, "quantity": key, "value": float(value)})
+    return rows
+
+
+def run_history(args: argparse.Namespace) -> None:
+    """The training history of one trained model, as a table (``generative_history``)."""
+    from disentangle.generative.train import load_generative
+    from disentangle.io import atomic_parquet
+    from disentangle.jobs.tables import with_columns
+
+    info = json_argument(args.model_spec)
+    _, obj = load_generative(args.model)
+    seed = int(info["spec"]["seed"])
+    rows = history_rows(obj["history"])
+    if not rows:
+        raise SystemExit(f"{args.model}: the model file holds no training history")
+    meta = {"model": args.name, **model_columns(info, seed), **json_argument(args.context)}
+    atomic_parquet(with_columns(rows, meta), args.out)
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("train-generative", help="train one generative model")
     p.add_argument("--name", required=True)
@@ -232,6 +261,7 @@ def add_parser(sub) -> None:
         ("score-generative", run_score, "disentanglement metrics of a model"),
         ("traversals", run_traversals, "latent traversals of a dSprites model"),
         ("generative-health", run_health, "health checks of a trained model"),
+        ("generative-history", run_history, "the training history of a model, as a table"),
     ):
         p = sub.add_parser(command, help=helptext)
         p.add_argument("--name", required=True)
