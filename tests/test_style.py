@@ -298,3 +298,19 @@ def test_apply_sets_the_fonts():
     fig = plt.figure()
     style.footnote(fig, {"preset": "x"})
     assert fig.texts[-1].get_fontsize() == style.FONT["footnote"]
+
+
+def test_footnote_sits_below_a_legend_placed_below_the_axes():
+    """With a constrained layout and a legend below the plots, the footnote lands under the
+    legend, not on it (the layout is run and frozen before the footnote is placed)."""
+    fig, axes = style.subplots(2)
+    for ax in axes:
+        ax.plot([0, 1], [0, 1], label="a series with a long label")
+        ax.plot([0, 1], [1, 0], label="another series")
+    legend = style.legend_outside(fig, where="below", ncol=1)
+    style.footnote(fig, {"preset": "smoke", "note": "a footnote"})
+    renderer = fig.canvas.get_renderer()
+    note = fig.texts[-1].get_window_extent(renderer)
+    box = legend.get_window_extent(renderer)
+    assert note.y1 <= box.y0 + 0.5, (note, box)
+    plt.close(fig)

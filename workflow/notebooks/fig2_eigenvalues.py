@@ -13,11 +13,14 @@
 # %% [markdown]
 # # Fig. 2 (eigenvalues): Jacobian spectrum at the fixed points and time-scale amplification
 #
-# Left: eigenvalues λ of the Jacobian of F(h) − h at every distinct fixed point. A stable network
-# has them inside the unit circle centred at −1 (drawn); a 2-D continuous attractor has two of
-# them at ≈ 0 (marginal directions along the attractor). Right: the time-scale amplification
-# A = τ_net/τ of the top two eigenvalues, τ_net = dt/|ln|λ + 1||: how much longer than a single
-# unit the network integrates along those directions. Drawn from the `spectrum` table.
+# (a) Eigenvalues λ of the Jacobian of F(h) − h at every distinct fixed point, the two largest
+# (by real part) per point apart from the rest. A stable network has them inside the circle
+# |λ + 1| = 1 (drawn, stability boundary); a 2-D continuous attractor has two of them at ≈ 0
+# (marginal directions along the attractor; the line Re λ = 0 is drawn). (b) Histogram over the
+# fixed points' top two modes of the time-scale amplification A = τ_net/τ, with
+# τ_net = dt/|ln|λ + 1||: how much longer than a single unit the network integrates along those
+# directions (log axis; the footnote gives the median; modes with an infinite or undefined A
+# are left out). Drawn from the `spectrum` table.
 
 # %% tags=["parameters"]
 tables = '{"spectrum": ["results/smoke/analysis/rnn_main/spectrum.parquet"]}'
@@ -31,8 +34,8 @@ options = "{}"
 # %%
 import json
 
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from disentangle.figures import style
 from disentangle.io import read_parquet
@@ -44,19 +47,58 @@ top = df[df["rank"] < 2]
 top
 
 # %%
-fig, (ax, ax2) = plt.subplots(1, 2, figsize=(6.0, 2.8))
+fig, (ax, ax2) = style.subplots(2, ncols=2, width=style.TEXT_WIDTH, height=2.9)
+colors = style.series_colors("eigenvalue", ["others", "top two"])
 theta = np.linspace(0, 2 * np.pi, 200)
-ax.plot(np.cos(theta) - 1, np.sin(theta), color="0.6", lw=0.8)
-ax.axvline(0, **style.REFERENCE_STYLE)
+ax.plot(
+    np.cos(theta) - 1,
+    np.sin(theta),
+    lw=style.REFERENCE_STYLE["lw"],
+    zorder=0.5,
+    label="stability boundary |λ + 1| = 1",
+    **style.REFERENCE_KINDS["theory"],
+)
+style.reference_line(ax, x=0, label="Re λ = 0 (marginal)")
 rest = df[df["rank"] >= 2]
-ax.scatter(rest.real, rest.imag, s=4, color="0.4", label="other")
-ax.scatter(top.real, top.imag, s=10, color=style.METRIC_COLORS["ood_r2"], label="top 2")
+ax.scatter(
+    rest.real, rest.imag, s=4, lw=0, alpha=0.6, color=colors["others"], label="other eigenvalues"
+)
+ax.scatter(
+    top.real,
+    top.imag,
+    s=10,
+    lw=0,
+    color=colors["top two"],
+    label="top two (largest Re λ)\nper fixed point",
+)
 ax.set(xlabel="Re λ", ylabel="Im λ", aspect="equal")
-ax.legend(fontsize=6, loc="lower left")
 amp = top.amplification.replace(np.inf, np.nan).dropna()
-ax2.hist(amp, bins=min(40, max(5, len(amp))), color=style.METRIC_COLORS["ood_r2"])
-ax2.set(xlabel="time-scale amplification τ_net / τ", ylabel="count (top-2 modes)")
-fig.tight_layout()
+if len(amp):
+    lo, hi = float(amp.min()), float(amp.max())
+    bins = np.geomspace(lo, hi if hi > lo else lo * 1.01, min(40, max(5, len(amp))) + 1)
+    ax2.hist(amp, bins=bins, color=colors["top two"])
+    # log ticks at 1-2-5 steps (1-2-3-5 over less than a decade), the axis widened to hold
+    # at least two of them
+    steps = (1, 2, 5) if hi / lo >= 10 else (1, 1.5, 2, 3, 5, 7)
+    nice = np.array([m * 10.0**e for e in range(-2, 6) for m in steps])
+    ticks = nice[(nice >= lo / 1.5) & (nice <= hi * 1.5)]
+    if len(ticks) < 2:
+        ticks = np.array([lo, hi])
+    style.log_axis(ax2, ticks)
+    ax2.set_xlim(min(lo, ticks[0]) / 1.1, max(hi, ticks[-1]) * 1.1)
+    ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
+else:
+    ax2.set_axis_off()
+    ax2.set_title("no finite amplification")
+ax2.set(
+    xlabel="time-scale amplification A = $\\tau_\\mathrm{net}/\\tau$",
+    ylabel="count (top two modes)",
+)
+legend = style.legend_outside(fig, where="right")
+for handle in legend.legend_handles:
+    if hasattr(handle, "set_sizes"):
+        handle.set_sizes([16])  # legend dots larger than the data dots
+fig.canvas.draw()  # lay the legend out before the footnote goes below it
 prov["note"] = (
     f"{df.point.nunique()} fixed points; median top-2 Re λ = {top.real.median():.3f}, "
     f"median amplification {amp.median():.1f}"

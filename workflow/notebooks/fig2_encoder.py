@@ -13,10 +13,11 @@
 # %% [markdown]
 # # Fig. 2 (encoder): inputs before and after the random mixing MLP f
 #
-# Left ("after noising"): noisy observations x* + ε_t of 100 trials (5 steps each), coloured by the
-# quadrant of x*. Right ("after mixing"): the same observations through the network's frozen
-# encoder f (D → 100 → 100 → 40), projected on their first two principal components. Drawn from
-# the `encoder_example` table.
+# (a) "After noising": noisy observations x* + ε_t of 100 trials (5 steps each), coloured by the
+# quadrant of x* (colour-blind-safe quadrant palette; legend below names the quadrants).
+# (b) "After mixing": the same observations through the network's frozen encoder f
+# (D → 100 → 100 → 40), projected on their first two principal components; the title gives the
+# share of variance the first three PCs hold. Drawn from the `encoder_example` table.
 
 # %% tags=["parameters"]
 tables = '{"encoder_example": ["results/smoke/examples/rnn_main/encoder.parquet"]}'
@@ -30,7 +31,6 @@ options = "{}"
 # %%
 import json
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from disentangle.figures import style
@@ -41,17 +41,27 @@ df = read_parquet(json.loads(tables)["encoder_example"][0])
 prov = json.loads(provenance)
 
 # %%
-fig, (ax, ax2) = plt.subplots(1, 2, figsize=(6.0, 2.8))
-colors = df.quadrant.map(style.QUADRANT_COLORS)
-ax.scatter(df.obs1, df.obs2, c=colors, s=4)
-ax.set(xlabel="x₁ + ε", ylabel="x₂ + ε", title="after noising", aspect="equal")
-ax2.scatter(df.pc1, df.pc2, c=colors, s=4)
+QUADRANT_NAMES = {
+    1: "Q1: x₁ > 0, x₂ > 0",
+    2: "Q2: x₁ < 0, x₂ > 0",
+    3: "Q3: x₁ < 0, x₂ < 0",
+    4: "Q4: x₁ > 0, x₂ < 0",
+    0: "on an axis",
+}
+fig, (ax, ax2) = style.subplots(2, ncols=2, width=style.TEXT_WIDTH, height=3.0)
 share = df.explained_variance_3pc.iloc[0]
-ax2.set(xlabel="PC 1 of f(x + ε)", ylabel="PC 2", title=f"after mixing (3 PCs: {share:.0%})")
-for q in (1, 2, 3, 4):
-    ax2.scatter([], [], color=style.QUADRANT_COLORS[q], s=8, label=f"Q{q}")
-ax2.legend(fontsize=6, loc="best")
-fig.tight_layout()
+for q in sorted(df.quadrant.unique(), key=lambda q: (q == 0, q)):
+    part = df[df.quadrant == q]
+    look = {"s": 4, "color": style.color("quadrant", int(q)), "lw": 0}
+    ax.scatter(part.obs1, part.obs2, label=QUADRANT_NAMES[int(q)], **look)
+    ax2.scatter(part.pc1, part.pc2, **look)
+ax.set(xlabel="x₁ + ε", ylabel="x₂ + ε", title="after noising", aspect="equal")
+ax2.set(xlabel="PC1 of f(x* + ε)", ylabel="PC2 of f(x* + ε)")
+ax2.set_title(f"after mixing (PC1–3 hold {share:.0%} of the variance)")
+legend = style.legend_outside(fig, ncol=2, title="quadrant of x*")
+for handle in legend.legend_handles:
+    handle.set_sizes([16])  # legend dots larger than the data dots
+fig.canvas.draw()  # lay the legend out before the footnote goes below it
 prov["note"] = f"encoder {df.encoder.iloc[0]}, network seed {int(df.seed.iloc[0])}"
 style.footnote(fig, prov)
 style.save(fig, pdf, png, prov)

@@ -13,9 +13,10 @@
 # %% [markdown]
 # # Fig. 2 (task): classification lines and a noisy evidence stream
 #
-# Left: the N decision boundaries c_iᵀx = 0 through the origin of the latent square, the trial's
-# latent x* (star) and its noisy observations x* + ε_t (dots). Right: the two evidence channels
-# over the stimulus period, noisy vs true. Drawn from the `task_example` table.
+# (a) The N decision boundaries c_iᵀx = 0 through the origin of the latent square (grey lines),
+# the trial's latent x* (star) and its noisy observations x* + ε_t, one dot per time step.
+# (b) The two evidence channels x₁ and x₂ over the stimulus period: noisy (solid) vs true
+# (dashed). One legend below both plots. Drawn from the `task_example` table.
 
 # %% tags=["parameters"]
 tables = '{"task_example": ["results/smoke/examples/rnn_main/task.parquet"]}'
@@ -29,9 +30,9 @@ options = "{}"
 # %%
 import json
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from disentangle.figures import style
 from disentangle.io import read_parquet
@@ -43,22 +44,33 @@ lines = df[df.kind == "boundary"]
 trace = df[df.kind == "trace"]
 
 # %%
-fig, (ax, ax2) = plt.subplots(1, 2, figsize=(6.4, 2.8), gridspec_kw={"width_ratios": [1, 1.4]})
-for r in lines.itertuples():
+fig, (ax, ax2) = style.subplots(
+    2, ncols=2, width=style.TEXT_WIDTH, height=2.8, gridspec_kw={"width_ratios": [1, 1.5]}
+)
+# colours: the two evidence channels, the noisy observations; x* in black (Okabe–Ito)
+channel = style.series_colors("evidence", ["x₁", "x₂", "x* + ε"])
+black = style.OKABE_ITO["black"]
+boundary = {"color": style.REFERENCE_STYLE["color"], "lw": 0.5, "alpha": 0.6, "zorder": 0}
+for i, r in enumerate(lines.itertuples()):
     d = np.array([r.c2, -r.c1])  # along the boundary, perpendicular to its normal
-    ax.plot(*(np.outer([-1, 1], d)).T, color="0.55", lw=0.7)
-ax.scatter(trace.obs1, trace.obs2, s=6, color=style.METRIC_COLORS["ood_r2"], label="noisy")
-ax.scatter(trace.x1.iloc[:1], trace.x2.iloc[:1], marker="*", s=80, color="k", label="x*", zorder=3)
+    label = f"{len(lines)} task boundaries cᵢᵀx = 0" if i == 0 else None
+    ax.plot(*(np.outer([-1, 1], d)).T, label=label, **boundary)
+ax.scatter(
+    trace.obs1, trace.obs2, s=7, color=channel["x* + ε"], label="observations x* + εₜ", zorder=2
+)
+ax.scatter(
+    trace.x1.iloc[:1], trace.x2.iloc[:1], marker="*", s=90, color=black, label="latent x*", zorder=3
+)
 ax.set(xlim=(-0.5, 0.5), ylim=(-0.5, 0.5), xlabel="x₁", ylabel="x₂", aspect="equal")
-ax.set_title(f"{len(lines)} tasks", fontsize=9)
-ax.legend(fontsize=6, loc="lower left")
-colors = ["#4c72b0", "#c44e52"]
+ax.set_title(f"{len(lines)} tasks")
 for j, (obs, true) in enumerate((("obs1", "x1"), ("obs2", "x2"))):
-    ax2.plot(trace.step, trace[obs], color=colors[j], lw=1, label=f"noisy x{j + 1}")
-    ax2.plot(trace.step, trace[true], color=colors[j], lw=1, ls="--", label=f"true x{j + 1}")
+    c = channel[f"x{'₁₂'[j]}"]
+    ax2.plot(trace.step, trace[obs], color=c, lw=1, label=f"observed x{'₁₂'[j]} + ε")
+    ax2.plot(trace.step, trace[true], color=c, lw=1, ls="--", label=f"true x{'₁₂'[j]}")
 ax2.set(xlabel="time step (100 ms)", ylabel="evidence")
-ax2.legend(fontsize=6, ncol=2, loc="upper right")
-fig.tight_layout()
+ax2.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+ax2.set_title("evidence over the stimulus period")
+style.legend_outside(fig, ncol=4)
 prov["note"] = f"σ = {df.noise_sd.iloc[0]:g} per step, {int(df.stimulus_steps.iloc[0])} steps"
 style.footnote(fig, prov)
 style.save(fig, pdf, png, prov)

@@ -15,7 +15,8 @@
 #
 # Per network: the Vinje–Gallant lifetime sparseness of each unit over 1000 noise-free stimuli at
 # the last stimulus step, averaged over units, in percent (the authors' sparsity.py). One dot per
-# network (jittered), the line joins the medians.
+# network (spread a little along x so that the series do not overlap), the line joins the medians
+# over networks; one legend below the plot.
 
 # %% tags=["parameters"]
 tables = '{"sparsity": ["results/smoke/metrics/rnn_main/sparsity.parquet"]}'
@@ -29,7 +30,6 @@ options = '{"x": "n_tasks", "log_x": true, "series": "architecture"}'
 # %%
 import json
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from disentangle.figures import style
@@ -45,7 +45,7 @@ x, series = opts["x"], opts["series"]
 df.groupby([series, x]).value.describe()
 
 # %%
-fig, ax = plt.subplots(figsize=style.PANEL_SIZE)
+fig, (ax,) = style.subplots(1, height=style.PANEL_SIZE[1])
 levels = sorted(df[series].unique(), key=style.series_order)
 colors = style.series_colors(series, levels)
 rng = np.random.default_rng(derive_seed("figure-jitter", 0) % 2**32)
@@ -55,19 +55,32 @@ for i, level in enumerate(levels):
     offset = (i - (len(levels) - 1) / 2) * 0.06
     jitter = offset + rng.uniform(-0.02, 0.02, len(xs))
     xs = xs * np.exp(jitter) if opts["log_x"] else xs + jitter * 4
-    ax.scatter(xs, s.value, s=8, color=colors[level], alpha=0.8)
+    ax.scatter(xs, s.value, s=8, color=colors[level], alpha=0.8, lw=0)
     med = s.groupby(x).value.median()
     ax.plot(
-        med.index, med.values, color=colors[level], lw=1, label=style.series_label(series, level)
+        med.index,
+        med.values,
+        color=colors[level],
+        lw=1.2,
+        label=style.series_label(series, level),
     )
+x_values = np.sort(df[x].unique())
 if opts["log_x"]:
-    ax.set_xscale("log")
-    ticks = np.sort(df[x].unique())
-    ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
-    ax.minorticks_off()
-ax.set(xlabel=style.AXIS_LABELS.get(x, x), ylabel="sparsity (%)", ylim=(0, 100))
-ax.legend(fontsize=6, title=style.LEGEND_TITLES.get(series), title_fontsize=6)
-prov["note"] = f"{per_group_count(df, 'seed')} seeds"
+    style.log_axis(ax, x_values, "x")
+else:
+    ax.set_xticks(x_values, [f"{v:g}" for v in x_values])
+ax.set(xlabel=style.AXIS_LABELS.get(x, x), ylabel="lifetime sparseness (%)", ylim=(0, 100))
+seeds = per_group_count(df, "seed")
+lines = "lines join them" if seeds == "1" else f"lines: median over {seeds} networks"
+series_title = style.LEGEND_TITLES.get(series, series.replace("_", " "))
+fig.canvas.draw()  # the constrained layout places the axes; then freeze it, so that the
+fig.set_layout_engine("none")  # legend and the footnote below it go under everything drawn
+style.legend_outside(
+    fig,
+    ncol=min(len(levels), 4),
+    title=f"dots: one network each; {lines}\n{series_title}:",
+)
+prov["note"] = f"{seeds} seed" + ("" if seeds == "1" else "s")
 style.footnote(fig, prov)
 style.save(fig, pdf, png, prov)
 table = df.groupby([series, x]).value.agg(["median", "min", "max", "count"]).reset_index()

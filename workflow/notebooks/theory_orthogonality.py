@@ -17,7 +17,8 @@
 # j of C, and the angle between two columns concentrates at 90° like 1/√N. Lines: the median
 # |90° − angle| over random C (theory table `orthogonality`) against N, one per D. Points: the same
 # quantity for the decoders of trained networks (ridge read-out axes, the `angles` tables of the
-# latent-dimension sweeps), RNN (o) and GPT-2 (s).
+# latent-dimension sweeps), RNN (o) and GPT-2 (s), coloured by their D. Dash-dotted: a 1/√N
+# reference through the largest D's curve at the most tasks. One legend, below the plot.
 
 # %% tags=["parameters"]
 tables = (
@@ -34,7 +35,6 @@ options = "{}"
 # %%
 import json
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -56,8 +56,22 @@ else:
     measured = pd.DataFrame(columns=["architecture", "dim", "n_tasks", "dev"])
 curve
 
+
 # %%
-fig, ax = plt.subplots(figsize=(3.8, 2.9))
+def pin_legend(fig, legend) -> None:
+    """Fix the laid-out figure legend in figure coordinates, so that saving with a tight box (which
+    moves legends anchored to the figure's box) keeps it under the plot and above the footnote."""
+    fig.canvas.draw()
+    fig.set_layout_engine("none")
+    box = legend.get_window_extent(fig.canvas.get_renderer()).transformed(
+        fig.transFigure.inverted()
+    )
+    legend.set_bbox_to_anchor(box, transform=fig.transFigure)
+    legend.set_loc("center")
+
+
+fig, axes = style.subplots(1, height=3.3)
+ax = axes[0]
 dims = sorted(curve.dim.unique())
 colors = style.series_colors("dim", dims)
 for d in dims:
@@ -74,6 +88,7 @@ for r in measured.itertuples():
             facecolor="none",
             edgecolor=colors[r.dim],
             lw=1,
+            zorder=3,
         )
 for arch, marker in markers.items():
     ax.scatter(
@@ -81,20 +96,40 @@ for arch, marker in markers.items():
         [],
         marker=marker,
         facecolor="none",
-        edgecolor="0.3",
+        edgecolor=style.OKABE_ITO["black"],
         label=style.ARCHITECTURE_LABELS[arch] + " (trained)",
     )
 n = np.array(sorted(curve.n_tasks.unique()), dtype=float)
 ref = curve[(curve.dim == max(dims))].set_index("n_tasks").dev
 anchor = ref.index.max()
-ax.plot(n, ref[anchor] * np.sqrt(anchor / n), ls=":", color="0.4", lw=0.8, label="∝ 1/√N")
-ax.set(xscale="log", yscale="log", xlabel="number of tasks N", ylabel="median |90° − angle|")
-ticks = [2, 3, 6, 12, 24, 48, 96]
-ax.set_xticks(ticks, [str(t) for t in ticks])
-ax.minorticks_off()
-ax.legend(fontsize=5, ncol=2)
-prov["note"] = f"{theory.draw.nunique()} random C per (D, N)"
-style.footnote(fig, prov)
+ax.plot(
+    n,
+    ref[anchor] * np.sqrt(anchor / n),
+    **style.REFERENCE_KINDS["theory"],
+    lw=style.REFERENCE_STYLE["lw"],
+    label="∝ 1/√N",
+)
+ax.set(xlabel="number of tasks N", ylabel="median |90° − angle| (°)")
+style.log_axis(ax, [t for t in n if t != 9], "x")  # 9 crowds 12
+shown = np.concatenate([curve.dev.to_numpy(), measured.dev.to_numpy(dtype=float)])
+lo, hi = np.nanmin(shown), np.nanmax(shown)
+style.log_axis(ax, [t for t in (0.5, 1, 2, 3, 5, 10, 20, 40, 80) if lo / 2 <= t <= hi * 2], "y")
+pin_legend(fig, style.legend_outside(fig, ncol=3))
+n_draws = theory.draw.nunique()
+n_nets = (
+    nets[["architecture", "dim", "n_tasks", "seed"]].drop_duplicates().shape[0] if len(nets) else 0
+)
+prov["note"] = f"{n_draws} random C per (D, N)"
+style.footnote(
+    fig,
+    prov
+    | {
+        "note": f"lines: median over {n_draws} random C × factor pairs per (D, N)\n"
+        "markers: median over the factor pairs of the trained networks\n"
+        f"at one (D, N), colour = their D ({n_nets} networks in all)\n"
+        f"∝ 1/√N: through the D = {max(dims)} line at N = {anchor}"
+    },
+)
 style.save(fig, pdf, png, prov)
 table = curve.pivot_table(index="n_tasks", columns="dim", values="dev").reset_index()
 table.columns = [str(c) if c == "n_tasks" else f"D={c}" for c in table.columns]

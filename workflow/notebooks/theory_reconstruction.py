@@ -22,6 +22,8 @@
 # space is recovered (its error stays at machine precision while the error against μ is O(1)).
 # Right: the task regime, N ≥ D, per draw against the number of samples t: Φ⁻¹ of the float64
 # probability Ŷ fails once |z| passes ≈ 8.2 (Ŷ rounds to 1), the log-space route stays exact.
+# D is coloured on a discrete colour bar; marker kinds, the N = D reference and the two routes are
+# in one legend below the plots.
 
 # %% tags=["parameters"]
 tables = '{"theory": ["results/smoke/theory/reconstruction.parquet"]}'
@@ -35,7 +37,7 @@ options = "{}"
 # %%
 import json
 
-import matplotlib.pyplot as plt
+import matplotlib
 import numpy as np
 import pandas as pd
 
@@ -60,11 +62,36 @@ draws = df.pivot_table(
 full_task = draws[(draws.regime == "task") & (draws.n_tasks >= draws.dim)]
 worst
 
+
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(7.0, 2.8))
+def pin_legend(fig, legend) -> None:
+    """Fix the laid-out figure legend in figure coordinates, so that saving with a tight box (which
+    moves legends anchored to the figure's box) keeps it under the plots and above the footnote."""
+    fig.canvas.draw()
+    fig.set_layout_engine("none")
+    box = legend.get_window_extent(fig.canvas.get_renderer()).transformed(
+        fig.transFigure.inverted()
+    )
+    legend.set_bbox_to_anchor(box, transform=fig.transFigure)
+    legend.set_loc("center")
+
+
+def power_axis(ax, lo: float, hi: float, step: int = 3) -> None:
+    """A log y axis with ticks at every ``step``-th power of ten in [lo, hi], written 10ⁿ."""
+    ticks = [10.0**e for e in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)]
+    style.log_axis(ax, ticks[::step], "y")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.LogFormatterSciNotation())
+    ax.set_ylim(lo, hi)
+
+
+BLACK = style.OKABE_ITO["black"]
+fig, axes = style.subplots(2, height=2.6)
 ax = axes[0]
-floor = 1e-17
-markers = {"err_mu": ("o", "vs μ"), "err_projection": ("x", "vs projection of μ on row(C)")}
+floor = 1e-17  # no error in the table is below it (smallest: ~2e-17)
+markers = {
+    "err_mu": ("o", "error vs μ"),
+    "err_projection": ("x", "error vs μ's projection on row(C)"),
+}
 dims = sorted(worst.dim.unique())
 colors = style.series_colors("dim", dims)
 for regime, fill in (("bounded", True), ("task", False)):
@@ -80,18 +107,36 @@ for regime, fill in (("bounded", True), ("task", False)):
                 facecolors=face,
                 edgecolors=colors[d],
                 lw=0.7,
-                label=f"D = {d}" if metric == "err_mu" and fill else None,
             )
 for marker, label in markers.values():
-    ax.scatter([], [], marker=marker, color="0.4", label=label)
-ax.scatter([], [], marker="o", facecolors="none", edgecolors="0.4", label="task regime (open)")
-ax.axvline(1, **style.REFERENCE_STYLE)
-ax.set(xscale="log", yscale="log", xlabel="N / D", ylabel="max |μ̂ − μ| over draws")
-ax.legend(fontsize=5, ncol=2, loc="center right")
+    ax.scatter([], [], marker=marker, color=BLACK, label=label)
+ax.scatter([], [], marker="o", facecolors="none", edgecolors=BLACK, label="task regime (open)")
+style.reference_line(ax, x=1, label="N = D", kind="reference")
+ax.set(xlabel="N / D", ylabel="max |μ̂ − μ| over draws")
+style.log_axis(
+    ax,
+    [t for t in (0.1, 0.2, 0.5, 1, 2, 5) if worst.ratio.min() / 2 <= t <= worst.ratio.max() * 1.5],
+    "x",
+)
+power_axis(ax, floor, 10 ** np.ceil(np.log10(worst.value.max()) + 0.5))
+cmap = matplotlib.colors.ListedColormap([colors[d] for d in dims])
+bar = fig.colorbar(
+    matplotlib.cm.ScalarMappable(
+        norm=matplotlib.colors.BoundaryNorm(np.arange(len(dims) + 1), len(dims)), cmap=cmap
+    ),
+    ax=ax,
+    ticks=np.arange(len(dims)) + 0.5,
+    fraction=0.05,
+    pad=0.02,
+)
+bar.ax.set_yticklabels([str(d) for d in dims])
+bar.set_label("latent dimension D")
+bar.ax.minorticks_off()
 ax = axes[1]
+route_colors = style.series_colors("route", ["log", "probability"])
 routes = {
-    "err_mu_probability": ("x", "0.45", "Φ⁻¹ of float64 Ŷ"),
-    "err_mu": ("o", style.METRIC_COLORS["id_r2"], "Φ⁻¹ from log Ŷ (the check)"),
+    "err_mu_probability": ("x", route_colors["probability"], "Φ⁻¹ of the float64 Ŷ"),
+    "err_mu": ("o", route_colors["log"], "Φ⁻¹ from log Ŷ (the check)"),
 }
 for metric, (marker, color, label) in routes.items():
     ax.scatter(
@@ -105,13 +150,16 @@ for metric, (marker, color, label) in routes.items():
         label=label,
     )
 ax.set(
-    yscale="log",
     xlabel=f"samples t (σ = {', '.join(f'{v:g}' for v in sorted(full_task.sigma.unique()))})",
     ylabel="|μ̂ − μ| per draw, N ≥ D",
 )
-ax.set_title("task regime", fontsize=6.5)
-ax.legend(fontsize=5, loc="center right")
-fig.tight_layout()
+power_axis(
+    ax,
+    floor,
+    10 ** np.ceil(np.log10(full_task[list(routes)].to_numpy().max()) + 0.5),
+)
+ax.set_title("task regime")
+pin_legend(fig, style.legend_outside(fig, ncol=3))
 
 full = (
     worst[(worst.metric == "err_mu") & (worst.n_tasks >= worst.dim)].groupby("regime").value.max()
@@ -125,7 +173,16 @@ prov["note"] = (
     f"Φ⁻¹ of float64 Ŷ errs up to {naive:.1e}); N < D: median {deficient:.2f} "
     f"(projection {proj:.1e})"
 )
-style.footnote(fig, prov)
+n_draws = df.groupby(["regime", "dim", "n_tasks"]).draw.nunique().max()
+style.footnote(
+    fig,
+    prov
+    | {
+        "note": f"{prov['note']}\na: largest error over {n_draws} draw"
+        f"{'s' if n_draws != 1 else ''} of C, b per (regime, D, N), colour = D; "
+        "b: one point per draw with N ≥ D, task regime"
+    },
+)
 style.save(fig, pdf, png, prov)
 table = pd.DataFrame(
     {

@@ -27,10 +27,12 @@
 # posterior width σ/√t (the task's σ with t = 1..20 samples, and t = 1 with larger σ; the r² of
 # every read-out depends on σ/√t alone). Bottom left: the theorem's own setting, μ from the exact
 # flat-prior logits logit Φ(z); bottom middle: the task, x* from the uniform-prior Bayes logits.
-# Solid black: the fitted affine decoder; colours: the κ-formula for each candidate κ; dashed grey:
-# the formula with the least-squares κ (fitted on training trials); r² below −1 is drawn at −1
-# (open triangles). Bottom right: that least-squares κ against the candidates. At the task's
-# width (dotted line) the exact logits grow like z²/2 and every fixed-κ formula fails; where the
+# Black squares: the fitted affine decoder; colours: the κ-formula for each candidate κ (the same
+# colour per constant in every plot, names written as math); light blue: the formula with the
+# least-squares κ (fitted on training trials); the r² axis follows style.r2_axis and r² below it
+# is drawn as triangles on its floor (the lowest value in the footnote). Bottom right: that
+# least-squares κ against the candidates (dotted). At the task's width (dash-dotted reference
+# line) the exact logits grow like z²/2 and every fixed-κ formula fails; where the
 # posterior is wide the logits stay moderate and the formula approaches the fitted decoder.
 # r² = 1 − mse/(1/12) on held-out trials.
 
@@ -49,9 +51,10 @@ options = "{}"
 # %%
 import json
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib import transforms
+from matplotlib.lines import Line2D
 
 from disentangle.figures import style
 from disentangle.io import read_parquet
@@ -63,7 +66,6 @@ lin = next(f for f in frames if f.check.iloc[0] == "linear_decoder")
 prov = json.loads(provenance)
 opts = json.loads(options)
 TOLERANCE = float(opts.get("tolerance", 0.05))  # "the formula works": r² within this of fitted
-R2_FLOOR = -1.0  # r² below this is drawn at the floor
 fit = sig[(sig.part == "fit") & (sig.metric == "a")]
 kappas = (
     sig[(sig.part == "kappa") & (sig.target == "logistic")]
@@ -154,112 +156,190 @@ statements = {key: describe(*key) for key in SETTINGS}
 for text in statements.values():
     print(text)
 
+
 # %%
-fig, axes = plt.subplots(2, 3, figsize=(7.4, 5.0))
-ax = axes[0, 0]
-ax.plot(fit.range, fit.value, marker="o", ms=3, color="k")
+def pin_legend(fig, legend) -> None:
+    """Fix the laid-out figure legend in figure coordinates, so that saving with a tight box (which
+    moves legends anchored to the figure's box) keeps it under the plots and above the footnote."""
+    fig.canvas.draw()
+    fig.set_layout_engine("none")
+    box = legend.get_window_extent(fig.canvas.get_renderer()).transformed(
+        fig.transFigure.inverted()
+    )
+    legend.set_bbox_to_anchor(box, transform=fig.transFigure)
+    legend.set_loc("center")
+
+
+# the table's constant names (kept as they are) written as math in the figure
+MATH = {
+    "sqrt(pi/8)": "√(π/8)",
+    "1/1.70": "1/1.70",
+    "sqrt(3)/pi": "√3/π",
+    "2*sqrt(3)/pi": "2√3/π",
+    "minimax": "minimax",
+    "lsq": "least squares",
+}
+KAPPA_ORDER = ["1/1.70", "sqrt(pi/8)", "sqrt(3)/pi", "2*sqrt(3)/pi", "minimax"]
+named = [k for k in KAPPA_ORDER if k in kappas.index] + [
+    k for k in kappas.index if k not in KAPPA_ORDER
+]
+colors = style.series_colors("kappa", named)  # one colour per constant in every plot
+BLACK = style.OKABE_ITO["black"]
+LSQ_KAPPA = style.OKABE_ITO["sky_blue"]
+shown = []  # every r² drawn in d, e (one y-range rule)
+
+fig, axes = style.subplots(6, height=4.6)
+ax = axes[0]
+ax.plot(fit.range, fit.value, marker="o", ms=3, color=BLACK)
 for name in ("sqrt(pi/8)", "1/1.70", "sqrt(3)/pi"):
-    ax.axhline(kappas.loc[name, "kappa"], ls=":", lw=0.8, color="0.5")
-    ax.text(fit.range.max(), kappas.loc[name, "kappa"], name, fontsize=5, va="bottom", ha="right")
-ax.set(xscale="log", xlabel="fit range T", ylabel="fitted slope a")
-ax = axes[0, 1]
-ax.barh(kappas.index, kappas.max_abs_err, color=style.METRIC_COLORS["ood_r2"])
-ax.set(xscale="log", xlabel="max |Φ(κz) − logistic(z)|")
-ax.tick_params(axis="y", labelsize=6)
-ax = axes[0, 2]
+    ax.axhline(kappas.loc[name, "kappa"], ls=":", lw=0.9, color=colors[name])
+ax.set(xlabel="fit range T", ylabel="fitted slope a")
+style.log_axis(ax, fit.range, "x")
+ax = axes[1]
+ax.barh(
+    [MATH.get(k, k) for k in kappas.index],
+    kappas.max_abs_err,
+    color=[colors[k] for k in kappas.index],
+)
+ax.set(xlabel="max |Φ(κz) − logistic(z)|")
+style.log_axis(
+    ax,
+    [
+        t
+        for t in (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
+        if kappas.max_abs_err.min() / 2 <= t <= kappas.max_abs_err.max() * 2
+    ],
+    "x",
+)
+ax = axes[2]
 lsq = check5[check5.decoder == "lstsq"].sort_values("n_tasks")
 ceiling = check5[check5.decoder == "posterior_mean"].value.iloc[0]
 ax.plot(
-    lsq.n_tasks,
-    lsq.value,
-    marker="o",
-    ms=3,
-    color=style.METRIC_COLORS["id_r2"],
-    label="fitted affine from Bayes logits",
+    lsq.n_tasks, lsq.value, marker="s", ms=3, lw=1.4, color=BLACK, label="fitted affine decoder"
 )
-ax.axhline(ceiling, ls="-", **style.REFERENCE_STYLE)
-ax.text(lsq.n_tasks.min(), ceiling, f"posterior mean {ceiling:.3f}", fontsize=5, va="bottom")
-ax.set(
-    xscale="log",
-    xlabel="number of tasks",
-    ylabel="r² of x*",
-)
-ax.set_title(f"check 5: σ = {check_sigma:g}, T = {check_steps}", fontsize=6.5)
-ax.set_xticks(lsq.n_tasks, [str(n) for n in lsq.n_tasks])
-ax.minorticks_off()
-ax.legend(fontsize=5, loc="lower right")
+style.reference_line(ax, y=ceiling, label="posterior mean (Bayes ceiling)", kind="ceiling")
+ax.set(xlabel="number of tasks", ylabel="r² of x*")
+style.log_axis(ax, lsq.n_tasks, "x")
+low5 = style.r2_axis(ax, [*lsq.value, ceiling])
+ax.set_title(f"check 5: σ = {check_sigma:g}, T = {check_steps}")
 
-colors = style.series_colors("kappa", candidates)
 widths = wide.width.unique()
 
 
 def width_axis(ax) -> None:
-    """Log σ/√t axis with plain tick labels, and the task's width as a dotted line."""
+    """Log σ/√t axis with plain tick labels, and the task's width as a reference line."""
     ticks = [t for t in (0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6) if widths.min() <= t <= widths.max()]
-    ax.set_xscale("log")
-    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-    ax.minorticks_off()
+    style.log_axis(ax, ticks, "x")
     ax.set_xlabel("posterior sd σ/√t")
-    ax.axvline(check_width, ls=":", **style.REFERENCE_STYLE)
-    ax.text(check_width, 1.0, " task", transform=ax.get_xaxis_transform(), fontsize=5, va="top")
+    style.reference_line(
+        ax, x=check_width, label=f"the task's σ/√t = {check_width:.3g}", kind="chance"
+    )
 
 
-def draw_r2(ax, y, **kw) -> None:
-    """r² against σ/√t; values below R2_FLOOR drawn at the floor as open triangles."""
+def draw_r2(ax, y, dodge: float = 0.0, **kw) -> None:
+    """r² against σ/√t; values below the r² axis become triangles on its floor (drawn after
+    style.r2_axis), dodged sideways by ``dodge`` points so that series stay apart."""
     x = y.index.to_numpy()
     v = y.to_numpy()
-    ax.plot(x, np.maximum(v, R2_FLOOR), **kw)
-    low = v < R2_FLOOR
-    if low.any():
-        ax.scatter(
+    shown.append((ax, x, v, dodge, kw.get("color", BLACK)))
+    ax.plot(x, v, **kw)
+
+
+def floor_markers(ax) -> Line2D | None:
+    """style.edge_markers' triangles for the r² below the axis of ``ax``, without a printed value
+    per point (dozens overlap here): the lowest value drawn goes into the footnote."""
+    floor = ax.get_ylim()[0]
+    handle = None
+    for a, x, v, dodge, color in shown:
+        low = v < floor
+        if a is not ax or not low.any():
+            continue
+        shift = transforms.offset_copy(ax.transData, fig=fig, x=dodge, y=0, units="points")
+        ax.plot(
             x[low],
-            np.full(low.sum(), R2_FLOOR),
+            np.full(low.sum(), floor),
             marker="v",
-            s=14,
-            facecolors="none",
-            edgecolors=kw.get("color", "k"),
-            lw=0.8,
-            zorder=4,
+            ms=4,
+            ls="none",
+            color=color,
+            clip_on=False,
+            zorder=3,
+            transform=shift,
         )
+        handle = Line2D(
+            [],
+            [],
+            marker="v",
+            ms=4,
+            ls="none",
+            color=BLACK,
+            label="r² below the axis (on its floor)",
+        )
+    return handle
 
 
-for ax, (prior, target) in zip(axes[1, :2], SETTINGS, strict=True):
+floor_handles = []
+for ax, (prior, target) in zip(axes[3:5], SETTINGS, strict=True):
     w = wide[(wide.prior == prior) & (wide.target == target)].set_index("width")
-    for name in candidates:
-        draw_r2(ax, w[name], marker="o", ms=2.5, lw=1, color=colors[name], label=f"κ = {name}")
-    draw_r2(ax, w["best"], ls="--", lw=1, color="0.5", label="least-squares κ")
-    draw_r2(ax, w["lstsq"], marker="s", ms=3, lw=1.4, color="k", label="fitted affine")
+    for i, name in enumerate(candidates):
+        draw_r2(
+            ax,
+            w[name],
+            dodge=2.5 * (i - (len(candidates) - 1) / 2),
+            marker="o",
+            ms=2.5,
+            lw=1,
+            color=colors[name],
+            label=f"κ = {MATH[name]}",
+        )
+    draw_r2(ax, w["best"], lw=1, color=LSQ_KAPPA, label="κ-formula, least-squares κ")
+    draw_r2(ax, w["lstsq"], marker="s", ms=3, lw=1.4, color=BLACK, label="fitted affine decoder")
     if target == "x_star":
         ceil = wide[(wide.prior == "uniform") & (wide.target == target)].set_index("width")
-        ax.plot(ceil.index, ceil["posterior_mean"], lw=0.8, color="0.35", label="posterior mean")
+        ax.plot(
+            ceil.index,
+            ceil["posterior_mean"],
+            **style.REFERENCE_KINDS["ceiling"],
+            lw=style.REFERENCE_STYLE["lw"],
+            label="posterior mean (Bayes ceiling)",
+        )
+        shown.append((ax, ceil.index.to_numpy(), ceil["posterior_mean"].to_numpy(), 0.0, BLACK))
     width_axis(ax)
-    ax.set(ylim=(R2_FLOOR - 0.08, 1.04), ylabel="r² of " + ("μ" if target == "mu" else "x*"))
-    ax.set_title(SETTINGS[(prior, target)], fontsize=6.5)
-axes[1, 0].legend(fontsize=5, loc="lower right", bbox_to_anchor=(1.0, 0.06))
-axes[1, 1].legend(
-    *[h[-1:] for h in axes[1, 1].get_legend_handles_labels()], fontsize=5, loc="lower right"
-)
-ax = axes[1, 2]
+    ax.set(ylabel="r² of " + ("μ" if target == "mu" else "x*"))
+    ax.set_title(SETTINGS[(prior, target)])
+lowest = np.inf
+for ax in axes[3:5]:
+    values = np.concatenate([v for a, _, v, _, _ in shown if a is ax])
+    style.r2_axis(ax, values)
+    lowest = min(lowest, np.nanmin(values))
+    handle = floor_markers(ax)
+    if handle is not None:
+        floor_handles = [handle]
+ax = axes[5]
 for (prior, target), label in SETTINGS.items():
     ax.plot(
         best.index,
         best[(prior, target)],
-        marker="o",
+        marker="o" if prior == "flat" else "s",
         ms=2.5,
         lw=1,
         ls="-" if prior == "flat" else "--",
-        color="k",
-        label=label.split(":")[0],
+        color=LSQ_KAPPA,
+        label=f"least-squares κ, {label.split(':')[0]}",
     )
 for name in candidates:
     if kappas.loc[name, "kappa"] < 1:
-        ax.axhline(kappas.loc[name, "kappa"], lw=0.8, color=colors[name])
-        ax.text(widths.max(), kappas.loc[name, "kappa"], name, fontsize=5, va="bottom", ha="right")
+        ax.axhline(kappas.loc[name, "kappa"], ls=":", lw=0.9, color=colors[name])
 width_axis(ax)
 ax.set(ylabel="least-squares κ of the formula")
-ax.set_title("best constant per width", fontsize=6.5)
-ax.legend(fontsize=5, loc="lower right")
-fig.tight_layout()
+ax.set_title("best constant per width")
+handles, labels = [], []
+for ax in axes:
+    h, lab = ax.get_legend_handles_labels()
+    handles, labels = handles + h, labels + lab
+handles += floor_handles
+labels += [h.get_label() for h in floor_handles]
+pin_legend(fig, style.legend_outside(fig, handles, labels, ncol=3))
 
 # the minimax κ and 1/1.70 are two rows of the table: each label is printed with its own value
 minimax, classic = kappas.loc["minimax"], kappas.loc["1/1.70"]
@@ -268,7 +348,15 @@ prov["note"] = (
     f"κ = 1/1.70 = {classic.kappa:.4f} ({classic.max_abs_err:.4f}); "
     f"2√3/π error {kappas.loc['2*sqrt(3)/pi', 'max_abs_err']:.3f}"
 )
-style.footnote(fig, prov)
+style.footnote(
+    fig,
+    prov
+    | {
+        "note": prov["note"]
+        + f"\na: dotted = the named κ; d, e: r² on held-out trials, lowest drawn {lowest:.1f}; "
+        "f: dotted = the named κ below 1"
+    },
+)
 style.save(fig, pdf, png, prov)
 sweep = wide.melt(
     id_vars=["prior", "target", "width"], var_name="decoder", value_name="r2"

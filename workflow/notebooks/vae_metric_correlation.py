@@ -14,7 +14,9 @@
 # # How much do the disentanglement scores agree? (Locatello et al. 2019, Fig. 4)
 #
 # Spearman rank correlation between the scores, across every trained dSprites model (all
-# methods, hyperparameters and seeds). Drawn from the `generative_scores` tables.
+# methods, hyperparameters and seeds) that passed their health check (the others are left out, as
+# in the claims). Colour: ρ from −1 to 1; the lower triangle prints each ρ to one decimal. Drawn
+# from the `generative_scores` and `generative_health` tables.
 
 # %% tags=["parameters"]
 tables = '{"generative_scores": ["results/smoke/generative/scores/beta_vae-beta1-s0.parquet"]}'
@@ -28,7 +30,6 @@ options = "{}"
 # %%
 import json
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from disentangle.figures import style
@@ -46,28 +47,68 @@ corr = wide.rank().corr()
 corr.index = corr.columns = [style.SCORE_LABELS[m] for m in scores]
 corr
 
+
 # %%
-fig, ax = plt.subplots(figsize=(4.2, 3.6))
-im = ax.imshow(corr.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
-ax.set_xticks(range(len(corr)), corr.columns, rotation=90, fontsize=6)
-ax.set_yticks(range(len(corr)), corr.index, fontsize=6)
-for i in range(len(corr)):
-    for j in range(len(corr)):
+def rho_text(v: float) -> str:
+    """ρ to one decimal without the leading zero: ".8", "−.3", "1", "0"."""
+    r = round(float(v), 1)
+    if r == 0:
+        return "0"
+    if abs(r) == 1:
+        return "1" if r > 0 else "−1"
+    return f"{r:.1f}".replace("0.", ".").replace("-", "−")
+
+
+n = len(corr)
+fig, (ax,) = style.subplots(1, height=min(style.COLUMN_WIDTH, 1.0 + 0.2 * n))
+image, _ = style.signed_heatmap(
+    ax,
+    corr.to_numpy(),
+    label="Spearman ρ",
+    percentile=100,
+    xticklabels=corr.columns,
+    yticklabels=corr.index,
+)
+ax.tick_params(axis="x", labelrotation=90)
+ax.tick_params(length=0)
+ax.spines[:].set_visible(False)
+if not n:
+    ax.text(
+        0.5,
+        0.5,
+        "no model passed its health check",
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+    )
+# the matrix is symmetric: each ρ is printed once, in the lower triangle, without the leading 0
+# (".8", "−.3"); light text on the dark ends of the colour map (its own middle colour)
+light, dark = image.cmap(0.5), style.OKABE_ITO["black"]
+lim = image.norm.vmax
+for i in range(n):
+    for j in range(i):
         v = corr.iloc[i, j]
         if np.isfinite(v):
+            text = rho_text(v)
             ax.text(
                 j,
                 i,
-                f"{v:.1f}",
+                text,
                 ha="center",
                 va="center",
-                fontsize=4.5,
-                color="w" if abs(v) > 0.6 else "k",
+                fontsize=style.FONT["annotation"],
+                color=light if abs(v) > 0.6 * lim else dark,
             )
-fig.colorbar(im, ax=ax, fraction=0.046, label="Spearman ρ")
 prov["note"] = f"{len(wide)} models ({', '.join(sorted(df.method.unique()))})"
 if left_out:
     prov["note"] += f"; left out, failed health check: {', '.join(left_out)}"
-style.footnote(fig, prov)
+# the footnote counts the models left out (the summary's note names them)
+n_methods = df.method.nunique()
+short = f"{len(wide)} models, {n_methods} method{'s' if n_methods != 1 else ''}"
+if left_out:
+    short += (
+        f"; {len(left_out)} model{'s' if len(left_out) != 1 else ''} left out (failed health check)"
+    )
+style.footnote(fig, {**prov, "note": short})
 style.save(fig, pdf, png, prov)
 style.write_summary(summary, claim, corr.reset_index(names="score"), prov)

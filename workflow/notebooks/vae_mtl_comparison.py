@@ -19,15 +19,18 @@
 # networks (trained on the noisy evidence stream to solve N classification tasks) are scored on
 # their final hidden state; the raw observations f(x*) are the baseline. Scores: the paper's OOD
 # r² (ridge decoder, held-out quadrant) and dlib's disentanglement metrics (x* binned into 10
-# levels). Points: mean ± sd over seeds. Drawn from the `generative_scores` and
-# `disentanglement` tables.
+# levels). One facet per score, three per row, the codes as rows (labelled on the left of each
+# row of facets); colour: the kind of code (the "family" palette), hollow: a generative model that
+# failed its health check. Points: mean ± sd over seeds. The OOD r² facet follows the r² panels'
+# range rule (down to −0.25 at most; a mean below it is drawn as ◂ on the edge with its value).
+# Drawn from the `generative_scores` and `disentanglement` tables.
 #
 # Equal code size: several of these metrics reward a large code by itself, so the rows are
 # grouped by code size. The networks are drawn twice: their full H-unit state and its top-D
 # principal components (the VAEs' code size). Each group carries its floor: random, fully
-# entangled linear codes x* A of the same size (grey band: the range over draws; hatched: at or
-# below the floor). A score inside the hatched area does not separate a disentangled code from an
-# entangled one of that size.
+# entangled linear codes x* A of the same size (grey band: the range over draws, dashed: their
+# median; hatched: at or below the floor). A score inside the hatched area does not separate a
+# disentangled code from an entangled one of that size.
 
 # %% tags=["parameters"]
 tables = (
@@ -116,10 +119,16 @@ gen = gen.assign(healthy=~gen.model.isin(unhealthy))
 both = pd.concat([raw, full, pcs, gen, floor], ignore_index=True)
 both = both.assign(healthy=both.healthy.fillna(True).astype(bool))
 both = both[both.metric.isin(scores)]
-stats = both.groupby(["kind", "label", "metric"]).agg(
-    mean=("value", "mean"), std=("value", "std"), count=("value", "count"),
-    healthy=("healthy", "all"),
-).reset_index()  # fmt: skip
+stats = (
+    both.groupby(["kind", "label", "metric"])
+    .agg(
+        mean=("value", "mean"),
+        std=("value", "std"),
+        count=("value", "count"),
+        healthy=("healthy", "all"),
+    )
+    .reset_index()
+)
 floors = floor[floor.metric.isin(scores)].groupby(["code_size", "metric"]).value
 floors = floors.agg(["min", "median", "max"])
 stats
@@ -139,13 +148,10 @@ for title, size, labels in blocks:
     spans.append((size, len(rows) - 0.5, len(rows) + len(labels) - 0.5))
     rows += [("row", label) for label in labels]
 y_of = {label: i for i, (what, label) in enumerate(rows) if what == "row"}
-kind_color = {
-    "raw": "0.3",
-    "multi-task": "#4c72b0",
-    PCS_FAMILY: "#55a868",
-    "generative": "#dd8452",
-    RAW_GEN: "#c9a27e",
-}
+kinds_drawn = ["raw", "multi-task", PCS_FAMILY, "generative", RAW_GEN]
+kind_color = {k: style.color("family", k) for k in kinds_drawn}
+floor_color = style.color("family", FLOOR_FAMILY)
+median_look = {k: style.REFERENCE_KINDS["reference"][k] for k in ("color", "ls")}
 kind_label = {
     "multi-task": "multi-task network, full state",
     PCS_FAMILY: "multi-task network, top-D PCs",
@@ -153,41 +159,110 @@ kind_label = {
     RAW_GEN: "β-VAE family on raw, unscaled f(x*)",
     "raw": "raw observations f(x*)",
 }
-fig, axes = plt.subplots(
-    1, len(scores), figsize=(1.5 * len(scores) + 2.0, 0.2 * len(rows) + 1.2), sharey=True
+
+
+def r2_xaxis(ax, values):
+    """style.r2_axis's range rule on the x axis (values below R2_FLOOR drawn by edge markers)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    left = max(style.R2_FLOOR, float(v.min()) - 0.05) if v.size else style.R2_FLOOR
+    ax.set_xlim(left, 1.02)
+    return left
+
+
+ncols = min(3, len(scores))
+n_grid_rows = -(-len(scores) // ncols)
+fig, axes = style.subplots(
+    len(scores), ncols=ncols, sharey=True, height=n_grid_rows * (0.16 * len(rows) + 0.7)
 )
+below = []
 for ax, metric in zip(axes, scores, strict=True):
     s = stats[(stats.metric == metric) & (stats.kind != FLOOR_FAMILY)]
     s = s[s.label.isin(y_of)]
-    low = min(0.0, float(np.nanmin(s["mean"])) - 0.05) if len(s) else 0.0
+    if metric.endswith("r2"):
+        low = r2_xaxis(ax, s["mean"] - s["std"].fillna(0))  # the bars too, down to the floor
+    else:
+        low = min(0.0, float(np.nanmin(s["mean"])) - 0.05) if len(s) else 0.0
+        ax.set_xlim(low, 1.02)
     for size, top, bottom in spans:
         if (size, metric) not in floors.index:
             continue
         f = floors.loc[(size, metric)]
         height = bottom - top
-        ax.add_patch(Rectangle((low, top), f["min"] - low, height, fill=False, hatch="////",
-                               ec="0.75", lw=0, zorder=0))  # fmt: skip
-        ax.add_patch(Rectangle((f["min"], top), f["max"] - f["min"], height, color="0.8", lw=0,
-                               zorder=0))  # fmt: skip
-        ax.plot([f["median"]] * 2, [top, bottom], color="0.45", lw=0.8, zorder=1)
+        f_min = max(f["min"], low)
+        ax.add_patch(
+            Rectangle(
+                (low, top),
+                f_min - low,
+                height,
+                fill=False,
+                hatch="////",
+                ec=floor_color,
+                lw=0,
+                zorder=0,
+            )
+        )
+        ax.add_patch(
+            Rectangle(
+                (f_min, top), f["max"] - f_min, height, color=floor_color, alpha=0.5, lw=0, zorder=0
+            )
+        )
+        ax.plot(
+            [f["median"]] * 2,
+            [top, bottom],
+            lw=style.REFERENCE_STYLE["lw"],
+            zorder=1,
+            **median_look,
+        )
     y = s.label.map(y_of).to_numpy()
-    ax.errorbar(s["mean"], y, xerr=s["std"].fillna(0), fmt="none", ecolor="0.6", lw=0.8)
-    colours = [kind_color[k] for k in s.kind]
+    x = s["mean"].to_numpy()
+    shown = ~(x < low)  # NaN: nothing to draw, no edge marker
+    colours = np.array([kind_color[k] for k in s.kind], dtype=object)
     ok = s.healthy.to_numpy(dtype=bool)
-    ax.scatter(s["mean"][ok], y[ok], c=[c for c, h in zip(colours, ok) if h], s=14, zorder=3)
-    ax.scatter(s["mean"][~ok], y[~ok], s=14, zorder=3, facecolors="white", lw=1,
-               edgecolors=[c for c, h in zip(colours, ok) if not h])  # fmt: skip
-    for i, (what, _) in enumerate(rows):
-        if what == "header" and i:
-            ax.axhline(i - 0.5, color="0.85", lw=0.5)
-    ax.set_title(style.SCORE_LABELS[metric], fontsize=7)
-    ax.set_xlim(low, 1)
-    ax.tick_params(axis="x", labelsize=5)
-axes[0].set_yticks(np.arange(len(rows)), [label for _, label in rows], fontsize=6)
-for tick, (what, _) in zip(axes[0].get_yticklabels(), rows, strict=True):
-    if what == "header":
-        tick.set_fontweight("bold")
-axes[0].set_ylim(len(rows) - 0.5, -0.5)
+    for colour in dict.fromkeys(colours):
+        pick = (colours == colour) & shown
+        ax.errorbar(
+            x[pick],
+            y[pick],
+            xerr=s["std"].fillna(0).to_numpy()[pick],
+            fmt="none",
+            ecolor=colour,
+            lw=0.8,
+            zorder=2,
+        )
+    ax.scatter(x[ok & shown], y[ok & shown], c=list(colours[ok & shown]), s=14, zorder=3)
+    ax.scatter(
+        x[~ok & shown],
+        y[~ok & shown],
+        s=14,
+        zorder=3,
+        facecolors="none",
+        lw=1,
+        edgecolors=list(colours[~ok & shown]),
+    )
+    for xi, yi, colour in zip(x[~shown], y[~shown], colours[~shown], strict=True):
+        # below the r² floor: a marker on the axis edge with the value printed
+        ax.plot([low], [yi], marker="<", ms=4, color=colour, ls="none", clip_on=False, zorder=3)
+        ax.annotate(
+            f"{xi:.2g}",
+            xy=(low, yi),
+            xytext=(4, 0),
+            textcoords="offset points",
+            ha="left",
+            va="center",
+            color=colour,
+            fontsize=style.FONT["annotation"],
+        )
+        below.append(colour)
+    ax.set_title(style.SCORE_LABELS[metric])
+for i, ax in enumerate(axes):
+    ax.set_yticks(np.arange(len(rows)), [label for _, label in rows])
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.tick_params(axis="y", length=0)
+    if i % ncols == 0:
+        for tick, (what, _) in zip(ax.get_yticklabels(), rows, strict=True):
+            if what == "header":
+                tick.set_fontweight("bold")
 kinds = [k for k in kind_label if k in set(both.kind)]
 handles = [
     plt.Line2D([], [], marker="o", ls="", color=kind_color[k], ms=4, label=kind_label[k])
@@ -195,15 +270,39 @@ handles = [
 ]
 if not stats.healthy.all():
     handles.append(
-        plt.Line2D([], [], marker="o", ls="", mfc="white", mec="0.3", ms=4,
-                   label=f"hollow: {style.UNHEALTHY_LABEL}")  # fmt: skip
+        plt.Line2D(
+            [],
+            [],
+            marker="o",
+            ls="",
+            mfc="none",
+            mec=style.OKABE_ITO["black"],
+            ms=4,
+            label=f"hollow: {style.UNHEALTHY_LABEL}",
+        )
+    )
+if below:
+    handles.append(
+        plt.Line2D(
+            [],
+            [],
+            marker="<",
+            ls="",
+            color=style.OKABE_ITO["black"],
+            ms=4,
+            label=f"r² below {style.R2_FLOOR:g} (value printed)",
+        )
     )
 handles += [
-    Patch(color="0.8", label="floor: random linear codes of x*, same size (range, median)"),
-    Patch(fill=False, hatch="////", ec="0.75", label="at or below the floor"),
+    Patch(
+        color=floor_color, alpha=0.5, label="floor: random linear codes of x*, same size (range)"
+    ),
+    plt.Line2D([], [], lw=style.REFERENCE_STYLE["lw"], label="floor: median", **median_look),
+    Patch(fill=False, hatch="////", ec=floor_color, label="at or below the floor"),
 ]
-fig.legend(handles=handles, loc="upper center", ncol=3, fontsize=6, bbox_to_anchor=(0.5, 0.0))
-fig.tight_layout()
+style.legend_outside(
+    fig, handles, ncol=2, title="points: mean over seeds; bars: ± 1 SD over seeds (none: one seed)"
+)
 prov["note"] = (
     f"networks: {int(full.train_batches.max())} batches; generative: "
     f"{int(gen.train_steps.max())} steps; floors: "

@@ -17,7 +17,9 @@
 # hyperparameter, averaged over hyperparameters) beside the spread due to the hyperparameter
 # (standard deviation across hyperparameter values of the seed-averaged score), over the models of
 # the listed sweeps that have more than one seed. Locatello et al. found seeds and
-# hyperparameters matter about as much. Drawn from the `generative_scores` tables.
+# hyperparameters matter about as much. One pair of bars per score (averaged over the sweeps);
+# models that failed their health check are left out. Drawn from the `generative_scores` and
+# `generative_health` tables.
 
 # %% tags=["parameters"]
 tables = '{"generative_scores": ["results/smoke/generative/scores/beta_vae-beta1-s0.parquet"]}'
@@ -31,7 +33,6 @@ options = "{}"
 # %%
 import json
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -72,7 +73,9 @@ spread = pd.DataFrame(rows)
 spread
 
 # %%
-fig, ax = plt.subplots(figsize=(4.6, 2.6))
+fig, (ax,) = style.subplots(1, height=2.6)
+colors = style.series_colors("spread", ["seed_sd", "hyper_sd"])
+n_sweeps = spread.group.nunique() if len(spread) else 0
 if len(spread):
     agg = (
         spread.groupby("metric")[["seed_sd", "hyper_sd"]]
@@ -80,14 +83,46 @@ if len(spread):
         .reindex([m for m in scores if m in set(spread.metric)])
     )
     x = np.arange(len(agg))
-    ax.bar(x - 0.2, agg.seed_sd, width=0.4, label="across seeds", color="#4c72b0")
-    ax.bar(x + 0.2, agg.hyper_sd, width=0.4, label="across hyperparameters", color="#dd8452")
-    ax.set_xticks(x, [style.SCORE_LABELS[m] for m in agg.index], rotation=45, fontsize=6)
-    ax.legend(fontsize=6)
-ax.set_ylabel("standard deviation of the score")
+    ax.bar(
+        x - 0.2,
+        agg.seed_sd,
+        width=0.4,
+        color=colors["seed_sd"],
+        label="across seeds (at a fixed value, mean over values)",
+    )
+    ax.bar(
+        x + 0.2,
+        agg.hyper_sd,
+        width=0.4,
+        color=colors["hyper_sd"],
+        label="across hyperparameter values (of the seed means)",
+    )
+    ax.set_xticks(x, [style.SCORE_LABELS[m] for m in agg.index], rotation=45, ha="right")
+    style.legend_outside(
+        fig,
+        ncol=1,
+        title="standard deviation of the score"
+        + (f", mean over {n_sweeps} sweeps" if n_sweeps > 1 else ""),
+    )
+else:
+    ax.text(
+        0.5,
+        0.5,
+        "no sweep with more than one seed",
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+    )
+ax.set_ylabel("SD of the score")
 prov["note"] = f"sweeps: {', '.join(sorted(spread.group.unique())) if len(spread) else 'none'}"
 if left_out:
     prov["note"] += f"; left out, failed health check: {', '.join(left_out)}"
-style.footnote(fig, prov)
+# the footnote counts the models left out (the summary's note names them)
+short = prov["note"].split(";")[0]
+if left_out:
+    short += (
+        f"; {len(left_out)} model{'s' if len(left_out) != 1 else ''} left out (failed health check)"
+    )
+style.footnote(fig, {**prov, "note": short})
 style.save(fig, pdf, png, prov)
 style.write_summary(summary, claim, spread, prov)

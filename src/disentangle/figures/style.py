@@ -789,7 +789,12 @@ def footnote(fig, provenance: dict) -> None:
     text = f"preset: {provenance.get('preset', '?')}"
     if "note" in provenance:
         text += f" · {provenance['note']}"
-    # below everything already drawn (tick labels and axis labels included)
+    # below everything already drawn (tick labels, axis labels and legends outside the axes
+    # included): run the layout engine once, then freeze it, so that a constrained layout does
+    # not move a legend below the axes onto the footnote when the figure is saved
+    if fig.get_layout_engine() is not None:
+        fig.canvas.draw()
+        fig.set_layout_engine("none")
     bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()
     fig.text(
         0.99, bottom - 0.01, text, ha="right", va="top", fontsize=FONT["footnote"], color="0.5"
