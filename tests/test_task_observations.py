@@ -1,6 +1,7 @@
 """The task data a generative model trains on: f(x*) standardised with the training split's
 statistics (``disentangle.comparison.standardise``, ``jobs.generative.task_data``), why (a VAE on
-the raw, low-variance f(x*) collapses, standardised it does not) and the config key that picks it."""
+the raw, low-variance f(x*) collapses, standardised it does not) and the config key that picks
+it."""
 
 from __future__ import annotations
 

@@ -85,7 +85,10 @@ def test_section_targets_partition_the_panels(smoke_copy):
             assert jobs["train_generative"] == jobs["score_generative"] > 0
 
 
-def test_smoke_dag_builds_every_panel(smoke_copy):
+def test_smoke_dag_builds_every_panel(smoke_copy, monkeypatch):
+    # every panel passes the style module's checks (width, font sizes, legends over data):
+    # strict makes a failing check fail its panel job, and with it this test
+    monkeypatch.setenv("DISENTANGLE_FIGURE_CHECKS", "strict")
     run = snakemake(smoke_copy, "--cores", "2", "--configfile", "config/smoke.yaml")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     # priorities: the multi-task chain goes first, so a panel is drawn before any generative
@@ -98,6 +101,10 @@ def test_smoke_dag_builds_every_panel(smoke_copy):
         for ext in ("pdf", "png"):
             fig = smoke_copy / "figures" / "smoke" / f"{panel}.{ext}"
             assert fig.exists() and fig.stat().st_size > 5000, fig
+    # the contact sheet: every panel of the preset on a few pages, and its HTML page
+    sheet = (smoke_copy / "figures/smoke/contact-sheet.html").read_text()
+    assert all(f"{panel}.png" in sheet for panel in panels)
+    assert (smoke_copy / "figures/smoke/contact-sheet.pdf").stat().st_size > 10000
     pdf = (smoke_copy / "figures/smoke/fig3a.pdf").read_bytes()
     assert b"preset smoke" in pdf  # provenance in the PDF metadata
     assert b"CreationDate" not in pdf  # no timestamp: same data, same bytes
@@ -230,6 +237,7 @@ def test_changed_setting_reruns_only_what_depends_on_it(smoke_copy):
         "panel",
         "panel_claims",
         "claims_ledger",
+        "contact_sheet",
         "all",
     }
 
