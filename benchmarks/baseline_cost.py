@@ -1,0 +1,103 @@
+"""What the baselines, floors and claims cost, measured on a finished run of a preset.
+
+Reads Snakemake's per-job benchmark files of a run directory
+(``results/<preset>/benchmarks/<rule>/*.tsv``, wall seconds of each job) and the run's wall time,
+and reports per benchmark folder (a rule, or two for ``claims``) the jobs and job-seconds, and the
+share that the claims ledger added (``ADDED``: the baselines, the floors, each panel's claims and
+the ledger) in the job-seconds of the whole run. The share of job-seconds is what those rules add
+to the wall time of a run that keeps its cores busy (a 2-core run of the quick preset does, except
+in its last minutes); the script also prints the added job-seconds over the cores as a share of
+the measured wall time.
+
+Not separable by rule: the equal-code-size comparison (each network's top-D principal components,
+scored inside ``score_networks``); ``--pcs-seconds`` adds a separately measured figure for it.
+
+    python benchmarks/baseline_cost.py --run /path/to/run --preset quick --wall-seconds 5400 \
+        --cores 2 --run-id quick-2026-12-06 [--record]
+
+``--record`` appends the rows to ``benchmarks/runs/baseline_cost.csv`` (one row per rule).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+#: the benchmark folders (one per rule; ``claims`` holds panel_claims and claims_ledger) of the
+#: jobs that the claims ledger added to every run
+ADDED = ("baselines", "floors", "claims")
+RECORD = Path(__file__).parent / "runs" / "baseline_cost.csv"
+COLUMNS = ["run_id", "preset", "rule", "jobs", "job_s", "added", "total_job_s", "wall_s", "cores"]
+
+
+def job_seconds(tsv: Path) -> float:
+    """The wall seconds (column ``s``) of one Snakemake benchmark file's last row."""
+    with tsv.open() as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    if not rows or "s" not in rows[-1]:
+        raise SystemExit(f"{tsv}: not a Snakemake benchmark file (no 's' column)")
+    return float(rows[-1]["s"])
+
+
+def per_rule(run: Path, preset: str) -> dict[str, tuple[int, float]]:
+    root = run / "results" / preset / "benchmarks"
+    if not root.is_dir():
+        raise SystemExit(f"{root}: no benchmark folder; is {run} a finished run of {preset}?")
+    out = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        files = sorted(folder.rglob("*.tsv"))
+        if files:
+            out[folder.name] = (len(files), sum(job_seconds(f) for f in files))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--run", type=Path, required=True, help="the run's repository directory")
+    p.add_argument("--preset", default="quick")
+    p.add_argument("--wall-seconds", type=float, required=True, help="the run's wall time")
+    p.add_argument("--cores", type=int, default=2)
+    p.add_argument("--pcs-seconds", type=float, default=0.0,
+                   help="the top-D PCs' share of score_networks, measured separately")  # fmt: skip
+    p.add_argument("--run-id", default="")
+    p.add_argument("--record", action="store_true")
+    args = p.parse_args(argv)
+    rules = per_rule(args.run, args.preset)
+    total = sum(s for _, s in rules.values())
+    added = sum(rules[r][1] for r in ADDED if r in rules) + args.pcs_seconds
+    print(f"{'rule':<22}{'jobs':>6}{'job-s':>10}")
+    for rule, (n, s) in sorted(rules.items(), key=lambda kv: -kv[1][1]):
+        mark = " (added)" if rule in ADDED else ""
+        print(f"{rule:<22}{n:>6}{s:>10.0f}{mark}")
+    if args.pcs_seconds:
+        print(f"{'top-D PCs (separate)':<22}{'':>6}{args.pcs_seconds:>10.0f} (added)")
+    print(f"total job-s {total:.0f}; added {added:.0f} = {100 * added / total:.2f} % of job-s")
+    spread = added / args.cores
+    print(
+        f"added job-s over {args.cores} cores: {spread:.0f} s = "
+        f"{100 * spread / args.wall_seconds:.2f} % of the wall time {args.wall_seconds:.0f} s"
+    )
+    if args.record:
+        new = not RECORD.exists()
+        with RECORD.open("a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=COLUMNS)
+            if new:
+                w.writeheader()
+            for rule, (n, s) in sorted(rules.items()):
+                w.writerow({"run_id": args.run_id, "preset": args.preset, "rule": rule,
+                            "jobs": n, "job_s": round(s, 1), "added": rule in ADDED,
+                            "total_job_s": round(total, 1), "wall_s": round(args.wall_seconds),
+                            "cores": args.cores})  # fmt: skip
+            if args.pcs_seconds:
+                w.writerow({"run_id": args.run_id, "preset": args.preset,
+                            "rule": "score_networks (top-D PCs)", "jobs": "",
+                            "job_s": args.pcs_seconds, "added": True,
+                            "total_job_s": round(total, 1), "wall_s": round(args.wall_seconds),
+                            "cores": args.cores})  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
