@@ -15,6 +15,9 @@ Python. On ``--device`` (CUDA by default) it checks, each check timed and record
   largest and median difference (float rounding, amplified by training; informative).
 - ``generative``: a β-VAE and an InfoGAN on dSprites trained twice and once stopped and resumed:
   bit-identical weights (cuDNN convolutions under the deterministic settings).
+- ``paper_dsprites``: one dSprites model at the paper preset's recipe (β-VAE, Adam lr 10⁻⁴,
+  batch 64, config/paper.yaml) timed over ``paper_steps`` steps after a warm-up, and the time of
+  the paper's 3·10⁵ steps projected from the rate (informative; the check passes when it ran).
 - ``device_tests``: ``pytest tests/test_devices.py``, whose CUDA cases run where a GPU is visible.
 - ``smoke_preset``: the whole smoke preset on the device in a scratch copy of the repository
   (``snakemake --profile profiles/smoke --config device=<device> --resources gpu=1``), and that
@@ -60,10 +63,15 @@ def sizes(dry_run: bool) -> dict:
     if dry_run:
         training = {"n_batches": 40, "batch_size": 8, "checkpoint_every": 20, "log_every": 20}
         return {"hidden_size": 16, "n_tasks": [2, 6], "training": training, "gen_steps": 4,
-                "gen_batch": 8, "eval": (256, 128)}  # fmt: skip
+                "gen_batch": 8, "eval": (256, 128), "paper_steps": 4}  # fmt: skip
     training = {"n_batches": 400, "batch_size": 16, "checkpoint_every": 200, "log_every": 100}
     return {"hidden_size": 64, "n_tasks": [2, 24], "training": training, "gen_steps": 40,
-            "gen_batch": 64, "eval": (4096, 2048)}  # fmt: skip
+            "gen_batch": 64, "eval": (4096, 2048), "paper_steps": 2000}  # fmt: skip
+
+
+#: the paper preset's dSprites recipe (config/paper.yaml: dlib's 3·10⁵ steps of 64 at lr 10⁻⁴)
+PAPER_DSPRITES = {"steps": 300_000, "batch_size": 64, "spec": {"method": "beta_vae", "seed": 0,
+                                                                "lr": 1e-4, "beta": 4}}  # fmt: skip
 
 
 def experiment(name: str, s: dict, n_tasks=None, seeds=(0, 1)):
@@ -256,6 +264,32 @@ def check_generative(device: str, work: Path, s: dict) -> dict:
     return out
 
 
+def check_paper_dsprites(device: str, work: Path, s: dict) -> dict:
+    """Time one paper-recipe dSprites model (``PAPER_DSPRITES``) over ``paper_steps`` steps after
+    a warm-up of a tenth as many, and project the paper preset's 3·10⁵ steps from the rate."""
+    from disentangle.generative.sources import DSpritesSource
+    from disentangle.generative.train import train_generative
+
+    steps = int(s["paper_steps"])
+    warm = max(1, steps // 10)
+    spec, batch = PAPER_DSPRITES["spec"], PAPER_DSPRITES["batch_size"]
+    kw = {"batch_size": batch, "device": device, "log": quiet, "checkpoint_every": steps + warm}
+    path = work / "paper-dsprites.pt"
+    t0 = time.perf_counter()
+    train_generative(spec, DSpritesSource(), str(path), str(path) + ".ckpt", warm, **kw)
+    warm_s = time.perf_counter() - t0
+    path.unlink(missing_ok=True)
+    Path(str(path) + ".ckpt").unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    train_generative(spec, DSpritesSource(), str(path), str(path) + ".ckpt", steps, **kw)
+    timed = time.perf_counter() - t0
+    rate = steps / timed
+    return {"ok": True, "spec": spec, "batch_size": batch, "steps_timed": steps,
+            "warm_up_steps": warm, "warm_up_seconds": round(warm_s, 1),
+            "timed_seconds": round(timed, 1), "steps_per_second": round(rate, 1),
+            "projected_hours": round(PAPER_DSPRITES["steps"] / rate / 3600, 2)}  # fmt: skip
+
+
 def run(cmd: list[str], cwd: Path, timeout: float, env: dict | None = None) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
@@ -326,6 +360,7 @@ def main() -> None:
         "member_alone": lambda: check_member_alone(args.device, work, s),
         "cpu_vs_device": lambda: check_cpu_vs_device(args.device, work, s),
         "generative": lambda: check_generative(args.device, work, s),
+        "paper_dsprites": lambda: check_paper_dsprites(args.device, work, s),
         "device_tests": lambda: check_device_tests(args.device, work, s),
         "smoke_preset": lambda: check_smoke_preset(args.device, work, s, dry_run, args.cores),
         "throughput": lambda: check_throughput(args.device, work, s, dry_run),

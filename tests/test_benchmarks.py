@@ -116,7 +116,11 @@ def test_gpu_check_dry_run_passes_on_the_cpu(tmp_path):
     summary = json.loads(out.read_text())
     assert summary["ok"] and summary["dry_run"] and summary["device"] == "cpu"
     expected = {"environment", "reruns", "resume", "member_alone", "cpu_vs_device",
-                "generative", "device_tests", "smoke_preset", "throughput"}  # fmt: skip
+                "generative", "paper_dsprites", "device_tests", "smoke_preset",
+                "throughput"}  # fmt: skip
     assert set(summary["checks"]) == expected
+    paper = summary["checks"]["paper_dsprites"]  # the paper recipe, timed and projected
+    assert paper["spec"]["lr"] == 1e-4 and paper["batch_size"] == 64
+    assert paper["projected_hours"] > 0 and paper["steps_timed"] == 4
     assert summary["checks"]["reruns"]["max_abs_diff"] == 0.0
     assert summary["checks"]["resume"]["max_abs_diff"] == 0.0
