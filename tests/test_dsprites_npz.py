@@ -194,7 +194,7 @@ def test_generative_commands_pass_the_dsprites_options(monkeypatch, tmp_path):
     seen = []
 
     def fake_source(*args):
-        seen.append(args[3:])
+        seen.append(args[3:5])  # the dSprites source and path (then the task data's scaling)
         raise _Stop
 
     monkeypatch.setattr(generative_jobs, "generative_source", fake_source)
