@@ -55,6 +55,13 @@ history = history[history.seed == seed]
 trav = trav[trav.seed == seed]
 model = history.model.iloc[0]
 wide = history.pivot_table(index="step", columns="quantity", values="value")
+# a code type the model has: its health table checks its information term (a model without a
+# categorical code logs L_I = 0 for it, which is not a measurement)
+health = style.read_tables(tables, "generative_health")
+checked = set(health[health.model == model].check) if len(health) else set()
+for part in ("continuous", "categorical"):
+    if f"mi_{part}" in wide and f"mi_{part}_fraction" not in checked:
+        wide = wide.drop(columns=f"mi_{part}")
 wide
 
 # %%

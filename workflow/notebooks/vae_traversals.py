@@ -55,7 +55,8 @@ n_rows = 6
 
 
 def kl_text(kl: float) -> str:
-    return f"{kl:.2g}"
+    # two significant figures, trailing zeros kept (4.0, 0.050; 12 rather than "12.")
+    return f"{kl:#.2g}".rstrip(".")
 
 
 # %%
