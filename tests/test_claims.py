@@ -244,13 +244,18 @@ def test_models_that_failed_their_health_check_are_left_out_of_score_claims():
     """A model that did not train (here: b-s1, a failed check) is dropped from every claim that
     reads its scores, and the ledger says so; a claim on the health table keeps every model."""
     scores = pd.DataFrame(
-        [{"model": f"{g}-s{s}", "group": g, "seed": s, "metric": "mig", "value": v}
-         for g, values in (("a", [0.5, 0.52, 0.51]), ("b", [0.3, 0.9, 0.31, 0.29]))
-         for s, v in enumerate(values)]  # fmt: skip
+        [
+            {"model": f"{g}-s{s}", "group": g, "seed": s, "metric": "mig", "value": v}
+            for g, values in (("a", [0.5, 0.52, 0.51]), ("b", [0.3, 0.9, 0.31, 0.29]))
+            for s, v in enumerate(values)
+        ]  # fmt: skip
     )
     health = pd.DataFrame(
-        [{"model": m, "check": c, "value": 1.0, "healthy": not (m == "b-s1" and c == "recon")}
-         for m in scores.model for c in ("recon", "kl")]  # fmt: skip
+        [
+            {"model": m, "check": c, "value": 1.0, "healthy": not (m == "b-s1" and c == "recon")}
+            for m in scores.model
+            for c in ("recon", "kl")
+        ]  # fmt: skip
     )
     claims = [
         {"id": "a-above-b", "statement": "s", "test": "compare",

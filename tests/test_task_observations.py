@@ -71,8 +71,13 @@ GENERATIVE = {
     "generative": {
         "models": {
             "tv": {"method": "beta_vae", "dataset": "task", "steps": 10, "seeds": [0]},
-            "tr": {"method": "beta_vae", "dataset": "task", "observations": "raw", "steps": 10,
-                   "seeds": [0]},  # fmt: skip
+            "tr": {
+                "method": "beta_vae",
+                "dataset": "task",
+                "observations": "raw",
+                "steps": 10,
+                "seeds": [0],
+            },  # fmt: skip
             "dv": {"method": "beta_vae", "dataset": "dsprites", "steps": 10, "seeds": [0]},
         }
     }
