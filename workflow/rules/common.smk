@@ -189,7 +189,7 @@ TABLE_SETTINGS = {
     "generative_scores": ("comparison",),
     "traversals": ("comparison",),
     "generative_health": ("comparison",),
-    "generative_history": (),
+    "generative_history": ("generative",),
     "disentanglement": ("comparison",),
 }
 

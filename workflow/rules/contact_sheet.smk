@@ -19,7 +19,7 @@ rule contact_sheet:
     log:
         f"results/{PRESET}/logs/contact_sheet.log",
     benchmark:
-        f"results/{PRESET}/benchmarks/contact_sheet.tsv"
+        f"results/{PRESET}/benchmarks/contact_sheet/contact-sheet.tsv"
     conda:
         JOB_ENV
     params:
