@@ -133,3 +133,45 @@ def test_task_ood_rows_takes_a_penalty_or_ridge_settings():
     )
     assert a == b and [r["metric"] for r in a] == ["ood_r2", "id_r2"]
     assert all(r["value"] > 0.9 for r in a)
+
+
+def _direct_ridge(states, x, masks, n_fits, penalty):
+    """The definition: one centred, penalised least-squares solve per (mask, fit) on its rows."""
+    k, n, h = states.shape
+    weight = torch.zeros((k, masks.shape[0], n_fits, h, x.shape[1]), dtype=torch.float64)
+    bias = torch.zeros((k, masks.shape[0], n_fits, x.shape[1]), dtype=torch.float64)
+    s64, x64 = states.double(), x.double()
+    for i in range(masks.shape[0]):
+        for j in range(n_fits):
+            use = masks[i] & (torch.arange(n) % n_fits != j)
+            f, t = s64[:, use], x64[use]
+            fc, tc = f - f.mean(dim=1, keepdim=True), t - t.mean(dim=0)
+            gram = fc.transpose(1, 2) @ fc
+            scale = gram.diagonal(dim1=1, dim2=2).mean(dim=1)
+            w = torch.linalg.solve(gram + penalty * scale[:, None, None] * torch.eye(h), fc.mT @ tc)
+            weight[:, i, j], bias[:, i, j] = (
+                w,
+                t.mean(dim=0) - (f.mean(dim=1, keepdim=True) @ w)[:, 0],
+            )
+    return weight, bias
+
+
+@pytest.mark.parametrize("penalty", [1e-6, 1e-2])
+def test_ridge_by_parts_equals_the_direct_solve(penalty):
+    """The sufficient-statistics ridge (every part's products once) gives each (mask, fit) the
+    decoder of its own direct solve, also for states far from zero (an offset of 50 sd: the shift
+    keeps S − n·μμᵀ from cancelling) and for uneven part sizes."""
+    g = generator("test-ridge-parts", 0)
+    k, n, h = 3, 1001, 12
+    x = torch.rand((n, 2), generator=g) - 0.5
+    mix = torch.randn((k, 2, h), generator=g, dtype=torch.float64)
+    states = torch.tanh(x.double() @ mix) + 0.05 * torch.randn((k, n, h), generator=g).double()
+    states = states + 50.0 * states.std()  # far from zero
+    masks = torch.stack([x[:, 0] > 0, x[:, 1] < 0.2, torch.ones(n, dtype=torch.bool)])
+    w, b = decoders.fit_ridge(states.float(), x, masks, 3, penalty)
+    w_ref, b_ref = _direct_ridge(states.float().double(), x, masks, 3, penalty)
+    assert w.shape == (k, 3, 3, h, 2) and b.shape == (k, 3, 3, 2)
+    pred = torch.einsum("knh,kmjhd->kmjnd", states, w.double()) + b.double()[:, :, :, None]
+    ref = torch.einsum("knh,kmjhd->kmjnd", states, w_ref) + b_ref[:, :, :, None]
+    assert torch.allclose(pred, ref, atol=1e-5), float((pred - ref).abs().max())
+    assert torch.allclose(w.double(), w_ref, rtol=1e-4, atol=1e-4)

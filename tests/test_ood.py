@@ -219,3 +219,25 @@ def test_fit_adam_budgets_per_network_equal_separate_fits():
         assert torch.allclose(w[i], wi[0], atol=1e-6) and torch.allclose(b[i], bi[0], atol=1e-6)
     with pytest.raises(ValueError, match="2 budgets for 3 networks"):
         fit_adam(states, x, masks, 2, [1, 2], 3e-3, 8, streams)
+
+
+def test_final_states_encode_once_per_distinct_encoder(tiny, monkeypatch):
+    """Members of one seed share their encoder: ``MixingEncoder.distinct`` finds the two of the
+    tiny experiment's four networks, and the states from the shared encoding equal, bit for bit,
+    those from encoding the evidence for every member (``distinct`` disabled)."""
+    from disentangle.metrics.decoders import final_states
+    from disentangle.tasks.encoder import MixingEncoder
+
+    exp, path = tiny
+    ingredients = load_ingredients(str(path))
+    model, _, encoder, _ = build_ensemble(exp, ingredients)
+    members = [tuple(m) for m in ingredients["members"]]
+    unique, index = encoder.distinct()
+    seeds = [s for _, s in members]
+    assert unique.n_members == len(set(seeds)) == 2 and encoder.n_members == 4
+    assert [seeds[int(i)] for i in index] == seeds  # each member gathers its own seed's encoder
+    ev = ingredients["evaluation"]
+    shared = final_states(model, encoder, exp.task, ev["x_test"], ev["noise_test"], chunk=100)
+    monkeypatch.setattr(MixingEncoder, "distinct", lambda self: (self, None))
+    every = final_states(model, encoder, exp.task, ev["x_test"], ev["noise_test"], chunk=100)
+    assert torch.equal(shared, every)

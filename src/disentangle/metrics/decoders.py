@@ -190,16 +190,21 @@ def final_states(
     """Hidden state of every network at the trial's last step: (K, n, H) for shared trials x (n, D).
 
     The model is run noise-for-noise on the same trials for every member, in chunks of trials.
+    The evidence is encoded once per distinct encoder (``MixingEncoder.distinct``: members of one
+    seed share theirs) and gathered to the members: the same inputs, bit for bit.
     """
     device = next(model.parameters()).device
-    k = model.n_members
     # an architecture may compute the last step alone more cheaply (GPT-2: the MLP at one position)
     last = getattr(model, "last_state", None) or (lambda u: model(u)[:, :, -1])
+    unique, index = encoder.distinct()
+    u_members = unique.n_members
     out = []
     for start in range(0, x.shape[0], chunk):
-        xs = x[start : start + chunk].to(device).expand(k, -1, -1)
-        ns = noise[start : start + chunk].to(device).expand(k, -1, -1, -1)
-        u = build_inputs(task, encoder, xs, ns)
+        xs = x[start : start + chunk].to(device).expand(u_members, -1, -1)
+        ns = noise[start : start + chunk].to(device).expand(u_members, -1, -1, -1)
+        u = build_inputs(task, unique, xs, ns)
+        if index is not None:
+            u = u[index.to(device)]
         out.append(last(u))
     return torch.cat(out, dim=1)
 
@@ -293,6 +298,8 @@ def fit_adam(
     size_of_fit = sizes.to(device)[mask_of_fit].float()
     table = table.to(device)[mask_of_fit]  # (F, max_size)
     net_of_row = torch.arange(k, device=device).repeat_interleave(f)  # (K·F,)
+    row_offset = (net_of_row * n)[:, None]  # (K·F, 1)
+    feats_flat = feats_all.reshape(k * n, h + 1)
     x = x.to(device)
     beta1, beta2 = betas
     scale = 2.0 / (batch_size * d)
@@ -303,7 +310,8 @@ def fit_adam(
         r = ka * f
         pos = (draws[step, :ka] * size_of_fit[None, :, None]).long()  # (ka, F, B)
         idx = torch.gather(table.expand(ka, -1, -1), 2, pos).reshape(r, batch_size)
-        feats = feats_all[net_of_row[:r, None], idx]  # (r, B, H + 1)
+        # rows of the flat (K·n, H + 1) view: network k's trial i is row k·n + i
+        feats = feats_flat.index_select(0, (idx + row_offset[:r]).view(-1)).view(r, batch_size, -1)
         p, mu, nu = param[:r], avg[:r], avg_sq[:r]
         err = torch.bmm(feats, p).sub_(x[idx]).mul_(scale)  # ∂loss/∂pred
         grad = torch.bmm(feats.transpose(1, 2), err)  # (r, H + 1, D)
@@ -331,6 +339,8 @@ def fit_ridge(
     bias = torch.zeros((k, m, n_fits, d), dtype=torch.float64)
     s64, x64 = states.double().cpu(), x.double().cpu()
     position = torch.arange(n)
+    if penalty > 0 and n_fits > 1:
+        return _ridge_by_parts(s64, x64, train_masks.cpu(), position % n_fits, n_fits, penalty)
     for i in range(m):
         for j in range(n_fits):
             use = train_masks[i] & ((position % n_fits != j) if n_fits > 1 else True)
@@ -346,4 +356,56 @@ def fit_ridge(
                 w = torch.linalg.lstsq(fc, tc, driver="gelsd").solution
             weight[:, i, j] = w
             bias[:, i, j] = mean_t - (mean_f @ w).squeeze(1)
+    return weight.float(), bias.float()
+
+
+def _ridge_by_parts(
+    s64: torch.Tensor,
+    x64: torch.Tensor,
+    train_masks: torch.Tensor,
+    part: torch.Tensor,
+    n_fits: int,
+    penalty: float,
+):
+    """``fit_ridge`` with a penalty and several fits, from sufficient statistics: fit j of a mask
+    uses the mask's trials outside part j (``part`` = position mod n_fits), so each part's count,
+    sums and cross-products are computed once and every fit's normal equations are the mask's
+    totals less its own part's. Every trial enters one product per mask instead of n_fits − 1. The
+    features and targets are first centred on their means over all trials (the centred
+    cross-products do not depend on that shift; it keeps S − n·μμᵀ well conditioned), so the
+    decoders equal the direct fit's to float64 rounding (``tests/test_decoders.py``)."""
+    k, n, h = s64.shape
+    d = x64.shape[1]
+    m = train_masks.shape[0]
+    shift_f, shift_t = s64.mean(dim=1, keepdim=True), x64.mean(dim=0)
+    f, t = s64 - shift_f, x64 - shift_t
+    weight = torch.zeros((k, m, n_fits, h, d), dtype=torch.float64)
+    bias = torch.zeros((k, m, n_fits, d), dtype=torch.float64)
+    eye = torch.eye(h, dtype=torch.float64)
+    for i in range(m):
+        stats = []  # per part: count, Σf (K, h), Σt (D), FᵀF (K, h, h), FᵀT (K, h, D)
+        for j in range(n_fits):
+            rows = train_masks[i] & (part == j)
+            fj, tj = f[:, rows], t[rows]
+            stats.append(
+                (
+                    int(rows.sum()),
+                    fj.sum(dim=1),
+                    tj.sum(dim=0),
+                    fj.transpose(1, 2) @ fj,
+                    fj.transpose(1, 2) @ tj,
+                )
+            )
+        total = [sum(s[q] for s in stats) for q in range(5)]
+        for j in range(n_fits):
+            count, sf, st, sff, sft = (total[q] - stats[j][q] for q in range(5))
+            mean_f, mean_t = sf / count, st / count  # (K, h), (D)
+            gram = sff - count * mean_f.unsqueeze(2) * mean_f.unsqueeze(1)
+            cross = sft - count * mean_f.unsqueeze(2) * mean_t
+            scale = gram.diagonal(dim1=1, dim2=2).mean(dim=1).clamp_min(1e-12)
+            w = torch.linalg.solve(gram + penalty * scale[:, None, None] * eye, cross)
+            weight[:, i, j] = w
+            bias[:, i, j] = (
+                shift_t + mean_t - ((shift_f.squeeze(1) + mean_f).unsqueeze(1) @ w).squeeze(1)
+            )
     return weight.float(), bias.float()

@@ -58,6 +58,32 @@ class MixingEncoder:
     def out_features(self) -> int:
         return self.params[f"w{len(ENCODER_WIDTHS) - 1}"].shape[-1]
 
+    @property
+    def n_members(self) -> int:
+        return self.params["w0"].shape[0]
+
+    def distinct(self) -> tuple[MixingEncoder, torch.Tensor | None]:
+        """The distinct members' encoders and, for each member, the index of its encoder among
+        them (``None`` when every member's encoder is distinct). An ensemble's networks share the
+        encoder of their seed (``("encoder", seed)``), so an experiment with N task counts holds
+        each encoder N times; encoding the evidence once per distinct encoder and gathering is the
+        same computation, bit for bit (every member is encoded independently), N times cheaper."""
+        k = self.n_members
+        flat = torch.cat([p.reshape(k, -1) for p in self.params.values()], dim=1)
+        first: list[int] = []
+        index = []
+        for i in range(k):
+            match = next((u for u, j in enumerate(first) if torch.equal(flat[j], flat[i])), None)
+            if match is None:
+                first.append(i)
+                match = len(first) - 1
+            index.append(match)
+        if len(first) == k:
+            return self, None
+        keep = torch.tensor(first)
+        params = {name: p[keep] for name, p in self.params.items()}
+        return MixingEncoder(params, self.activation), torch.tensor(index)
+
     def to(self, device: torch.device | str) -> MixingEncoder:
         return MixingEncoder({k: v.to(device) for k, v in self.params.items()}, self.activation)
 
