@@ -238,6 +238,30 @@ def test_modularity_from_mi_by_hand():
     assert modularity_from_mi(np.array([[0.3], [0.0]])) == pytest.approx(0.5)
 
 
+def test_explicitness_of_a_rank_deficient_code_is_the_fit_on_its_span(monkeypatch):
+    """A random linear code of 2 latents in 40 units (rank 2, the floors' kind) is fitted on its
+    2-d span: the same logistic-regression optimum, so the AUCs equal the fit on all 40 units
+    within lbfgs' tolerance; a full-rank code is left as it is."""
+    from disentangle.metrics import modularity
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-0.5, 0.5, (3000, 2))
+    labels = np.stack([np.digitize(x[:, j], np.linspace(-0.5, 0.5, 11)[1:-1]) for j in (0, 1)], 1)
+    codes = x @ rng.standard_normal((2, 40))
+    z_tr, z_te = modularity.span_coordinates(codes[:2000], codes[2000:])
+    assert z_tr.shape == (2000, 2) and z_te.shape == (1000, 2)
+    w = rng.standard_normal(40) @ codes[:2000].T @ codes[:2000]  # a vector of the span
+    basis_w = np.linalg.lstsq(z_tr, codes[:2000] @ w, rcond=None)[0]
+    assert np.allclose(z_te @ basis_w, codes[2000:] @ w)  # inner products preserved
+    full = rng.standard_normal((100, 5))
+    assert modularity.span_coordinates(full, full)[0] is not None
+    assert modularity.span_coordinates(full, full)[0].shape == (100, 5)
+    projected = modularity.explicitness(codes[:2000], labels[:2000], codes[2000:], labels[2000:])
+    monkeypatch.setattr(modularity, "span_coordinates", lambda a, b: (a, b))
+    direct = modularity.explicitness(codes[:2000], labels[:2000], codes[2000:], labels[2000:])
+    assert projected == pytest.approx(direct, abs=2e-4)
+
+
 def test_modularity_explicitness_cases():
     perfect = result("modularity_explicitness", "perfect")
     assert perfect["modularity_score"] > 0.99

@@ -74,6 +74,22 @@ def macro_auc(labels: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> flo
     return float(np.mean(aucs)) if aucs else 0.5
 
 
+def span_coordinates(z_train: np.ndarray, z_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test codes in an orthonormal basis of the training codes' row span, where their
+    numerical rank (numpy's ``matrix_rank`` tolerance) is below the code width; else unchanged.
+    Inner products with any vector of that span are preserved exactly."""
+    z_train = np.asarray(z_train, dtype=np.float64)
+    if z_train.ndim != 2 or z_train.shape[1] < 2:
+        return z_train, np.asarray(z_test, dtype=np.float64)
+    _, sv, vt = np.linalg.svd(z_train, full_matrices=False)
+    tol = sv.max(initial=0.0) * max(z_train.shape) * np.finfo(np.float64).eps
+    rank = int((sv > tol).sum())
+    if rank == 0 or rank == z_train.shape[1]:
+        return z_train, np.asarray(z_test, dtype=np.float64)
+    basis = vt[:rank].T  # (m, r)
+    return z_train @ basis, np.asarray(z_test, dtype=np.float64) @ basis
+
+
 def explicitness(
     codes_train: np.ndarray,
     factors_train: np.ndarray,
@@ -82,12 +98,20 @@ def explicitness(
     *,
     seed: int = 0,
 ) -> tuple[float, float]:
-    """Mean macro ROC-AUC of per-factor logistic regressions on standardised codes (train, test)."""
+    """Mean macro ROC-AUC of per-factor logistic regressions on standardised codes (train, test).
+
+    A rank-deficient code (rank r below its width: a random linear code of D latents in m > D
+    units, a VAE's collapsed latents) is first expressed in an orthonormal basis of its training
+    codes' span (``span_coordinates``). The fit is the same: the L2-penalised logistic loss sees
+    the codes only through W·z, so its optimum has no weight outside that span and W·z is the same
+    for train and test codes; lbfgs reaches it on r coordinates instead of m, several times faster
+    (the floors' 40- and 64-unit codes of rank 2)."""
     from sklearn.linear_model import LogisticRegression  # on use: ~2 s to load
 
     mean, std = codes_train.mean(axis=0), codes_train.std(axis=0)
     std = np.where(std > 0, std, 1.0)
     z_train, z_test = (codes_train - mean) / std, (codes_test - mean) / std
+    z_train, z_test = span_coordinates(z_train, z_test)
     auc_train, auc_test = [], []
     for k in range(factors_train.shape[1]):
         model = LogisticRegression(
