@@ -27,8 +27,9 @@ D × m standard Gaussian matrix from the named stream ("random-linear-code", D, 
 observations' size) and draw. A score at or below the floor of its code size does not separate a
 disentangled code from an entangled one of that size. The floors use the networks' scoring sample
 of x* (its test sample for the OOD rows); the setting ``floor_draws`` (default ``FLOOR_DRAWS``)
-sets the draws per size. Most of their cost is explicitness' logistic regressions on the 40- and
-64-unit codes of rank D, which lbfgs is slow to fit.
+sets the draws per size. Most of their cost is DCI's gradient-boosted trees on the 40- and 64-unit
+codes (explicitness fits those rank-D codes on their D-dimensional span:
+``metrics.modularity.span_coordinates``).
 """
 
 from __future__ import annotations
