@@ -165,7 +165,7 @@ ENSEMBLE_JOBS = {
     "tuning": ({**GRID, "tuning_grid": 3}, ("out",)),
     "sparsity": ({"n_stimuli": 16, "seed": 0}, ("out",)),
     "angles": ({"penalty": 0.01, "penalty_sweep": [0.001]}, ("out",)),
-    "ood": (OOD, ("out", "out-ridge")),
+    "ood": (OOD, ("out", "out-ridge", "out-baselines")),
     "score-networks": (COMPARISON, ("out",)),
 }
 
@@ -191,6 +191,23 @@ def test_baselines_job_runs_on_the_device(artefacts, fake):
           "--device", "cuda", "--threads", "1"])  # fmt: skip
     df = assert_on_the_device(out)
     assert set(df["baseline"]) == {"raw_input", "integrator", "untrained", "bayes"}
+
+
+def test_ood_job_writes_the_baselines_command_s_table(artefacts):
+    """The workflow's baselines come from the ``ood`` job (``--out-baselines``, one process): the
+    table equals, row for row and value for value, the standalone ``baselines`` command's."""
+    exp, ing, model = artefacts["leaky_rnn"]
+    root = artefacts["root"]
+    merged, alone = root / "merged-baselines.parquet", root / "alone-baselines.parquet"
+    main(["ood", "--model", str(model), "--ingredients", str(ing), "--settings", json.dumps(OOD),
+          "--out", str(root / "merged-ood.parquet"), "--out-baselines", str(merged),
+          "--device", "cpu", "--threads", "1"])  # fmt: skip
+    main(["baselines", "--experiment", exp.name, "--spec", json.dumps(exp.to_dict()),
+          "--ingredients", str(ing), "--settings", json.dumps(OOD), "--out", str(alone),
+          "--device", "cpu", "--threads", "1"])  # fmt: skip
+    a, b = pd.read_parquet(merged), pd.read_parquet(alone)
+    assert set(a["baseline"]) == {"raw_input", "integrator", "untrained", "bayes"}
+    pd.testing.assert_frame_equal(a, b)
 
 
 def test_cpu_tables_keep_their_columns_and_add_the_device_last(artefacts):

@@ -47,8 +47,7 @@ def test_one_panel_schedules_only_its_chain(smoke_copy):
     assert jobs == {
         "ingredients": 1,
         "train": 1,
-        "ood_generalisation": 1,
-        "baselines": 1,
+        "ood_generalisation": 1,  # with the baselines table, in the same process
         "panel": 1,
     }
 
@@ -230,10 +229,9 @@ def test_changed_setting_reruns_only_what_depends_on_it(smoke_copy):
         p for p, entry in config["panels"].items() if {"ood_r2", "baselines"} & set(entry["tables"])
     ]
     assert jobs.get("panel") == jobs.get("panel_claims") == len(with_ood) < len(config["panels"])
-    assert jobs.get("ood_generalisation") >= 1 and jobs.get("baselines") >= 1
+    assert jobs.get("ood_generalisation") >= 1  # it writes the baselines table too
     assert set(jobs) == {
         "ood_generalisation",
-        "baselines",
         "panel",
         "panel_claims",
         "claims_ledger",

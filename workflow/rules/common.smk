@@ -86,7 +86,6 @@ RULE_JOBS = {
     "ood_generalisation": "jobs/ood.py:run_ood",
     "decoder_angles": "jobs/ood.py:run_angles",
     "sparsity": "jobs/ood.py:run_sparsity",
-    "baselines": "jobs/baselines.py:run",
     "dynamics": "jobs/analysis.py:run_dynamics",
     "tuning": "jobs/analysis.py:run_tuning",
     "examples": "jobs/analysis.py:run_examples",

@@ -1,6 +1,12 @@
 # Trained networks -> tidy metric tables (one row per network x fold x fit x metric).
 
 
+# The networks' OOD r² (the configured decoder and the closed-form ridge decoder on the same
+# states) and, in the same process, what the same decoders reach without a trained network (the
+# baselines table: the noiseless observations f(x*), a linear integrator of the noisy inputs, the
+# untrained networks and the Bayes-optimal observer; jobs/baselines.py). One job loads the
+# ingredients once; the log's "baselines table computed" line gives the baselines' seconds
+# (benchmarks/baseline_cost.py).
 rule ood_generalisation:
     input:
         model="results/{preset}/models/{experiment}.pt",
@@ -9,6 +15,7 @@ rule ood_generalisation:
     output:
         configured=TABLES["ood_r2"],
         ridge=TABLES["ood_r2_ridge"],
+        baselines=TABLES["baselines"],
     log:
         "results/{preset}/logs/ood_generalisation/{experiment}.log",
     benchmark:
@@ -27,7 +34,8 @@ rule ood_generalisation:
         "python -u -m disentangle ood --model {input.model:q}"
         " --ingredients {input.ingredients:q} --settings {params.settings:q}"
         " --context {params.context:q} --out {output.configured:q}"
-        " --out-ridge {output.ridge:q} --device {params.device:q}"
+        " --out-ridge {output.ridge:q} --out-baselines {output.baselines:q}"
+        " --device {params.device:q}"
         " --threads {threads} > {log:q} 2>&1"
 
 
@@ -85,33 +93,3 @@ rule sparsity:
         " --ingredients {input.ingredients:q} --settings {params.settings:q}"
         " --context {params.context:q} --out {output:q} --device {params.device:q}"
         " --threads {threads} > {log:q} 2>&1"
-
-
-# What the same decoders reach without a trained network: the noiseless observations f(x*), a
-# linear integrator of the noisy inputs, the untrained networks and the Bayes-optimal observer.
-rule baselines:
-    input:
-        ingredients="results/{preset}/data/{experiment}.pt",
-        code=code_sources("baselines"),
-    output:
-        TABLES["baselines"],
-    log:
-        "results/{preset}/logs/baselines/{experiment}.log",
-    benchmark:
-        "results/{preset}/benchmarks/baselines/{experiment}.tsv"
-    priority: PAPER_FIRST
-    conda:
-        JOB_ENV
-    threads: config["threads"]
-    resources:
-        gpu=DEVICE_GPUS,
-    params:
-        spec=spec_json,
-        settings=json.dumps(config["metrics"]["ood"], sort_keys=True),
-        context=table_context,
-        device=config["device"],
-    shell:
-        "python -u -m disentangle baselines --experiment {wildcards.experiment:q}"
-        " --spec {params.spec:q} --ingredients {input.ingredients:q}"
-        " --settings {params.settings:q} --context {params.context:q}"
-        " --out {output:q} --device {params.device:q} --threads {threads} > {log:q} 2>&1"

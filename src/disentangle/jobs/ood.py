@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from disentangle.jobs.arguments import add_analysis_parser, json_argument
+
+#: the log line that gives the seconds the baselines took inside an ``ood`` job
+BASELINE_SECONDS = "baselines table computed and written, seconds:"
 
 
 def run_ood(args: argparse.Namespace) -> None:
@@ -40,6 +44,18 @@ def run_ood(args: argparse.Namespace) -> None:
         atomic_parquet(df, out)
         summary = df.groupby(["n_tasks", "metric"])["value"].median().unstack()
         print(f"median r² per task count ({decoder} decoder):\n{summary}", file=sys.stderr)
+    if args.out_baselines:
+        # the same process: the ingredients are loaded once (benchmarks/baseline_cost.py reads
+        # the seconds this line prints)
+        from disentangle.jobs.baselines import baseline_table, write_baselines
+
+        start = time.perf_counter()
+        device = next(trained.model.parameters()).device
+        df = baseline_table(
+            exp, trained.ingredients, settings, context, device, trained.device_columns
+        )
+        write_baselines(df, args.out_baselines)
+        print(f"{BASELINE_SECONDS} {time.perf_counter() - start:.2f}", file=sys.stderr)
 
 
 def run_angles(args: argparse.Namespace) -> None:
@@ -101,6 +117,9 @@ def add_parser(sub) -> None:
     p.add_argument("--context", default="{}", help="extra columns for every row (JSON)")
     p.add_argument("--out", required=True, help="the configured decoder's rows (parquet)")
     p.add_argument("--out-ridge", help="also the closed-form ridge decoder's rows (parquet)")
+    p.add_argument(
+        "--out-baselines", help="also the experiment's baselines table (parquet; jobs/baselines.py)"
+    )
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=run_ood)
