@@ -19,6 +19,11 @@ scored inside ``score_networks``); ``--pcs-seconds`` adds a separately measured 
         --cores 2 --run-id quick-2026-12-06 [--record]
 
 ``--record`` appends the rows to ``benchmarks/runs/baseline_cost.csv`` (one row per rule).
+
+``--project RUN_ID --rerun RERUN_ID`` projects a recorded run onto changed code without running
+the whole preset again: each rule re-measured before and after the change on one host
+(``benchmarks/runs/baseline_cost_rerun.csv``) has its job-seconds in the run scaled by its
+after/before ratio; the other rules keep theirs. It prints the projected share.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ ADDED = ("baselines", "floors", "claims")
 #: kept here as text so that the script runs without the package installed)
 BASELINE_LINE = "baselines table computed and written, seconds:"
 RECORD = Path(__file__).parent / "runs" / "baseline_cost.csv"
+RERUNS = Path(__file__).parent / "runs" / "baseline_cost_rerun.csv"
 COLUMNS = ["run_id", "preset", "rule", "jobs", "job_s", "added", "total_job_s", "wall_s", "cores"]
 
 
@@ -72,17 +78,59 @@ def baselines_in_ood_jobs(run: Path, preset: str) -> tuple[int, float]:
     return jobs, seconds
 
 
+def project(run_id: str, rerun_id: str, record=RECORD, reruns=RERUNS) -> dict:
+    """The run's rows with each re-measured rule scaled by its after/before ratio: a dict with
+    per rule (job-s, added), the projected total and added job-s, and the share (percent)."""
+    with Path(record).open() as f:
+        rows = [r for r in csv.DictReader(f) if r["run_id"] == run_id]
+    with Path(reruns).open() as f:
+        again = [r for r in csv.DictReader(f) if r["rerun_id"] == rerun_id]
+    if not rows:
+        raise SystemExit(f"{record}: no rows of run {run_id!r}")
+    if not again:
+        raise SystemExit(f"{reruns}: no rows of rerun {rerun_id!r}")
+    ratio = {}
+    for rule in {r["rule"] for r in again}:
+        sides = {r["code"]: float(r["job_s"]) for r in again if r["rule"] == rule}
+        if set(sides) != {"before", "after"}:
+            raise SystemExit(
+                f"{reruns}: rule {rule!r} of {rerun_id} needs a before and an after row"
+            )
+        ratio[rule] = sides["after"] / sides["before"]
+    rules = {
+        r["rule"]: (float(r["job_s"]) * ratio.get(r["rule"], 1.0), r["added"] == "True")
+        for r in rows
+    }
+    total = sum(s for s, _ in rules.values())
+    added = sum(s for s, a in rules.values() if a)
+    return {"rules": rules, "ratio": ratio, "total": total, "added": added,
+            "share": 100 * added / total}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--run", type=Path, required=True, help="the run's repository directory")
+    p.add_argument("--run", type=Path, help="the run's repository directory")
+    p.add_argument("--project", metavar="RUN_ID", help="project a recorded run (see above)")
+    p.add_argument("--rerun", metavar="RERUN_ID", help="the re-measurement to project it with")
     p.add_argument("--preset", default="quick")
-    p.add_argument("--wall-seconds", type=float, required=True, help="the run's wall time")
+    p.add_argument("--wall-seconds", type=float, help="the run's wall time")
     p.add_argument("--cores", type=int, default=2)
     p.add_argument("--pcs-seconds", type=float, default=0.0,
                    help="the top-D PCs' share of score_networks, measured separately")  # fmt: skip
     p.add_argument("--run-id", default="")
     p.add_argument("--record", action="store_true")
     args = p.parse_args(argv)
+    if args.project:
+        if not args.rerun:
+            p.error("--project needs --rerun")
+        out = project(args.project, args.rerun)
+        for rule, ratio in sorted(out["ratio"].items()):
+            print(f"{rule:<22} after/before {ratio:.3f}")
+        print(f"projected total job-s {out['total']:.0f}; added {out['added']:.0f} = "
+              f"{out['share']:.2f} % of job-s")  # fmt: skip
+        return 0
+    if args.run is None or args.wall_seconds is None:
+        p.error("--run and --wall-seconds are required (or --project with --rerun)")
     rules = per_rule(args.run, args.preset)
     total = sum(s for _, s in rules.values())  # the ood jobs' benchmarks hold their baselines
     inside = baselines_in_ood_jobs(args.run, args.preset)
