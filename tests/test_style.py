@@ -314,3 +314,32 @@ def test_footnote_sits_below_a_legend_placed_below_the_axes():
     box = legend.get_window_extent(renderer)
     assert note.y1 <= box.y0 + 0.5, (note, box)
     plt.close(fig)
+
+
+@pytest.mark.parametrize("pinned", [True, False])
+def test_tight_save_keeps_the_legend_above_the_footnote(tmp_path, monkeypatch, pinned):
+    """Saving with a tight box re-anchors a legend placed "outside" a constrained layout to the
+    saved box's edge, onto the footnote; ``footnote`` pins the figure's legends where the layout
+    put them, so in the saved figure too the footnote is under the legend (without the pin, it is
+    not: the test's own control)."""
+    if not pinned:
+        monkeypatch.setattr(style, "pin_legends", lambda fig: None)
+    fig, axes = style.subplots(2)
+    for ax in axes:
+        ax.plot([0, 1], [0, 1], label="a series with a long label")
+        ax.plot([0, 1], [1, 0], label="another series")
+    legend = style.legend_outside(fig, where="below", ncol=1)
+    style.footnote(fig, {"preset": "smoke", "note": "a footnote\non two lines"})
+    note = fig.texts[-1]
+    seen = []
+    fig.canvas.mpl_connect(
+        "draw_event",
+        lambda e: seen.append(
+            (legend.get_window_extent(e.renderer), note.get_window_extent(e.renderer))
+        ),
+    )
+    fig.savefig(tmp_path / "p.png", bbox_inches="tight")
+    plt.close(fig)
+    assert seen
+    clear = all(n.y1 <= box.y0 + 0.5 for box, n in seen)
+    assert clear is pinned, seen

@@ -58,16 +58,6 @@ wide
 
 
 # %%
-def pin_legend(fig, legend) -> None:
-    """Fix the laid-out figure legend in figure coordinates, so that saving with a tight box (which
-    moves legends anchored to the figure's box) keeps it under the plots and above the footnote."""
-    fig.canvas.draw()
-    fig.set_layout_engine("none")
-    box = legend.get_window_extent(fig.canvas.get_renderer()).transformed(
-        fig.transFigure.inverted()
-    )
-    legend.set_bbox_to_anchor(box, transform=fig.transFigure)
-    legend.set_loc("center")
 
 
 def decades(values, step: int = 1) -> list[float]:
@@ -167,7 +157,7 @@ if vae is not None:
         f"\nc: one trained VAE; bars: ±2 standard errors of the importance-sampling "
         f"estimate ({samples} samples per x)"
     )
-pin_legend(fig, style.legend_outside(fig, ncol=3))
+style.legend_outside(fig, ncol=3)
 style.footnote(fig, prov | {"note": note})
 style.save(fig, pdf, png, prov)
 table = wide.reset_index()

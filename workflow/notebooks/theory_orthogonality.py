@@ -58,16 +58,6 @@ curve
 
 
 # %%
-def pin_legend(fig, legend) -> None:
-    """Fix the laid-out figure legend in figure coordinates, so that saving with a tight box (which
-    moves legends anchored to the figure's box) keeps it under the plot and above the footnote."""
-    fig.canvas.draw()
-    fig.set_layout_engine("none")
-    box = legend.get_window_extent(fig.canvas.get_renderer()).transformed(
-        fig.transFigure.inverted()
-    )
-    legend.set_bbox_to_anchor(box, transform=fig.transFigure)
-    legend.set_loc("center")
 
 
 fig, axes = style.subplots(1, height=3.3)
@@ -114,7 +104,7 @@ style.log_axis(ax, [t for t in n if t != 9], "x")  # 9 crowds 12
 shown = np.concatenate([curve.dev.to_numpy(), measured.dev.to_numpy(dtype=float)])
 lo, hi = np.nanmin(shown), np.nanmax(shown)
 style.log_axis(ax, [t for t in (0.5, 1, 2, 3, 5, 10, 20, 40, 80) if lo / 2 <= t <= hi * 2], "y")
-pin_legend(fig, style.legend_outside(fig, ncol=3))
+style.legend_outside(fig, ncol=3)
 n_draws = theory.draw.nunique()
 n_nets = (
     nets[["architecture", "dim", "n_tasks", "seed"]].drop_duplicates().shape[0] if len(nets) else 0

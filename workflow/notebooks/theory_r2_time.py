@@ -48,18 +48,6 @@ nets = nets[nets.metric == "ood_r2"]
 prov = json.loads(provenance)
 
 
-def pin_legend(fig, legend) -> None:
-    """Fix the laid-out figure legend in figure coordinates, so that saving with a tight box (which
-    moves legends anchored to the figure's box) keeps it under the plots and above the footnote."""
-    fig.canvas.draw()
-    fig.set_layout_engine("none")
-    box = legend.get_window_extent(fig.canvas.get_renderer()).transformed(
-        fig.transFigure.inverted()
-    )
-    legend.set_bbox_to_anchor(box, transform=fig.transFigure)
-    legend.set_loc("center")
-
-
 CURVES = {  # estimator: (legend label, colour)
     "mle": ("unbiased bound 1 − 12σ²/n", style.REFERENCE_KINDS["theory"]["color"]),
     "bayes": ("Bayes posterior mean, uniform prior", style.color("family", "bayes")),
@@ -143,7 +131,6 @@ if handles:
         h, lab = a.get_legend_handles_labels()
         hs, ls = hs + h, ls + lab
     legend = style.legend_outside(fig, hs + handles, ls + [h.get_label() for h in handles], ncol=3)
-pin_legend(fig, legend)
 n_nets = sum(counts)
 style.footnote(
     fig,

@@ -64,16 +64,6 @@ worst
 
 
 # %%
-def pin_legend(fig, legend) -> None:
-    """Fix the laid-out figure legend in figure coordinates, so that saving with a tight box (which
-    moves legends anchored to the figure's box) keeps it under the plots and above the footnote."""
-    fig.canvas.draw()
-    fig.set_layout_engine("none")
-    box = legend.get_window_extent(fig.canvas.get_renderer()).transformed(
-        fig.transFigure.inverted()
-    )
-    legend.set_bbox_to_anchor(box, transform=fig.transFigure)
-    legend.set_loc("center")
 
 
 def power_axis(ax, lo: float, hi: float, step: int = 3) -> None:
@@ -159,7 +149,7 @@ power_axis(
     10 ** np.ceil(np.log10(full_task[list(routes)].to_numpy().max()) + 0.5),
 )
 ax.set_title("task regime")
-pin_legend(fig, style.legend_outside(fig, ncol=3))
+style.legend_outside(fig, ncol=3)
 
 full = (
     worst[(worst.metric == "err_mu") & (worst.n_tasks >= worst.dim)].groupby("regime").value.max()

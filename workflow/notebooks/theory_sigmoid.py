@@ -158,16 +158,6 @@ for text in statements.values():
 
 
 # %%
-def pin_legend(fig, legend) -> None:
-    """Fix the laid-out figure legend in figure coordinates, so that saving with a tight box (which
-    moves legends anchored to the figure's box) keeps it under the plots and above the footnote."""
-    fig.canvas.draw()
-    fig.set_layout_engine("none")
-    box = legend.get_window_extent(fig.canvas.get_renderer()).transformed(
-        fig.transFigure.inverted()
-    )
-    legend.set_bbox_to_anchor(box, transform=fig.transFigure)
-    legend.set_loc("center")
 
 
 # the table's constant names (kept as they are) written as math in the figure
@@ -339,7 +329,7 @@ for ax in axes:
     handles, labels = handles + h, labels + lab
 handles += floor_handles
 labels += [h.get_label() for h in floor_handles]
-pin_legend(fig, style.legend_outside(fig, handles, labels, ncol=3))
+style.legend_outside(fig, handles, labels, ncol=3)
 
 # the minimax κ and 1/1.70 are two rows of the table: each label is printed with its own value
 minimax, classic = kappas.loc["minimax"], kappas.loc["1/1.70"]

@@ -784,17 +784,30 @@ def check_figure(fig) -> list[str]:
     return problems
 
 
+def pin_legends(fig) -> None:
+    """Fix each figure-level legend at its drawn place, in figure coordinates (the figure must
+    have been drawn, and its layout frozen: ``footnote`` does both)."""
+    renderer = fig.canvas.get_renderer()
+    to_figure = fig.transFigure.inverted()
+    for legend in fig.legends:
+        box = legend.get_window_extent(renderer).transformed(to_figure)
+        legend.set_bbox_to_anchor(box, transform=fig.transFigure)
+        legend.set_loc("center")
+
+
 def footnote(fig, provenance: dict) -> None:
     """A small grey line in the corner saying which preset and settings made the panel."""
     text = f"preset: {provenance.get('preset', '?')}"
     if "note" in provenance:
         text += f" · {provenance['note']}"
     # below everything already drawn (tick labels, axis labels and legends outside the axes
-    # included): run the layout engine once, then freeze it, so that a constrained layout does
-    # not move a legend below the axes onto the footnote when the figure is saved
-    if fig.get_layout_engine() is not None:
+    # included): run the layout engine once, then freeze it, and pin the figure's legends where
+    # that layout put them, so that the tight-box save (which re-anchors a legend placed
+    # "outside" the constrained layout to the saved box's edge) cannot move one onto the footnote
+    if fig.get_layout_engine() is not None or fig.legends:
         fig.canvas.draw()
         fig.set_layout_engine("none")
+        pin_legends(fig)
     bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()
     fig.text(
         0.99, bottom - 0.01, text, ha="right", va="top", fontsize=FONT["footnote"], color="0.5"
