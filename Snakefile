@@ -5,7 +5,7 @@
 #   snakemake --cores all                                   # every panel, default preset (quick)
 #   snakemake --cores all --profile profiles/smoke          # the whole DAG in minutes
 #   snakemake figures/quick/fig3a.pdf                       # one panel and only what it needs
-#   snakemake --cores all paper_panels                      # one section: paper, theory, methods
+#   snakemake --cores all paper_panels                      # one section: paper, theory, methods, beyond
 
 from snakemake.utils import min_version
 
@@ -50,6 +50,7 @@ localrules:
     paper_panels,
     theory_panels,
     methods_panels,
+    beyond_panels,
     panel,
     panel_claims,
     claims_ledger,
@@ -81,3 +82,8 @@ rule theory_panels:
 rule methods_panels:
     input:
         all_panels("methods"),
+
+
+rule beyond_panels:
+    input:
+        all_panels("beyond"),

@@ -81,3 +81,19 @@ def test_bayes_observer_beats_the_unbiased_bound_and_matches_quadrature():
     assert r2 > 1.0 - 12 * sd**2 / steps + 0.02  # the prior helps where the noise is large
     assert {r["metric"] for r in rows} == {"ood_r2", "id_r2"}
     assert {r["n_tasks"] for r in rows} == {0}
+
+
+def test_nonlinearity_index_known_cases():
+    """0 for an affine map, 1 for a map that is orthogonal to every affine function of x, the
+    known share for a mixture: f = (x1, x1² − 1/12) on U(−½, ½) has a quadratic part of variance
+    1/180 beside x1's 1/12, so 1 − R² = (1/180) / (1/12 + 1/180) = 1/16."""
+    from disentangle.metrics.baselines import nonlinearity_index
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand((200_000, 2), generator=g) - 0.5
+    affine = (x @ torch.randn((2, 5), generator=g) + 0.3)[None]
+    assert float(nonlinearity_index(affine, x)[0]) < 1e-10
+    even = torch.stack([x[:, 0].abs() - 0.25, x[:, 1].abs() - 0.25], dim=1)[None]
+    assert abs(float(nonlinearity_index(even, x)[0]) - 1.0) < 0.01
+    mixed = torch.stack([x[:, 0], x[:, 0] ** 2 - 1 / 12], dim=1)[None]
+    assert abs(float(nonlinearity_index(mixed, x)[0]) - 1 / 16) < 0.002

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -92,3 +93,37 @@ def test_cache_tiling_does_not_change_a_bit():
     finally:
         torch.set_num_threads(threads)
         encoder_module.CHUNK_ROWS = chunk
+
+
+def test_fourier_encoder_is_random_fourier_features():
+    """task.encoder = fourier: f_k(x) = cos(ω g_k·x + φ_k), 40 outputs, g and φ from the network's
+    encoder stream, ω folded into the weights; the same seed gives the same map, ω scales g."""
+    import math
+
+    x = torch.rand((7, 2)) - 0.5
+    p = init_encoder_member(2, 3, "fourier", 4.0)
+    assert set(p) == {"w0", "b0"} and p["w0"].shape == (2, 40) and p["b0"].shape == (40,)
+    assert bool(((p["b0"] >= 0) & (p["b0"] < 2 * math.pi)).all())
+    enc = MixingEncoder.from_members([p], "fourier")
+    assert enc.out_features == 40 and enc.n_layers == 1
+    assert torch.allclose(enc(x[None])[0], torch.cos(x @ p["w0"] + p["b0"]), atol=1e-6)
+    q = init_encoder_member(2, 3, "fourier", 8.0)
+    assert torch.allclose(q["w0"], 2 * p["w0"]) and torch.equal(q["b0"], p["b0"])
+    assert not torch.equal(init_encoder_member(2, 4, "fourier", 4.0)["w0"], p["w0"])
+    with pytest.raises(ValueError, match="frequency"):
+        init_encoder_member(2, 3, "fourier", 0.0)
+
+
+def test_task_frequency_belongs_to_the_fourier_encoder_only():
+    """A frequency on another encoder, or a fourier encoder without one, is rejected naming the
+    key; other encoders' specs leave it out (their digests and columns are unchanged)."""
+    from disentangle.tasks.spec import TaskSpec
+
+    assert "frequency" not in TaskSpec().to_dict()
+    assert TaskSpec(encoder="fourier", frequency=2.0).to_dict()["frequency"] == 2.0
+    with pytest.raises(ValueError, match="task.frequency"):
+        TaskSpec(frequency=2.0)
+    with pytest.raises(ValueError, match="task.frequency"):
+        TaskSpec(encoder="fourier")
+    with pytest.raises(ValueError, match="task.encoder"):
+        TaskSpec(encoder="tanh")

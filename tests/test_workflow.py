@@ -62,14 +62,15 @@ PAPER_PANELS = {
 
 
 def test_section_targets_partition_the_panels(smoke_copy):
-    """paper_panels, theory_panels and methods_panels ask for every panel exactly once between
-    them, paper_panels for exactly the specification's list, and without any generative model."""
+    """paper_panels, theory_panels, methods_panels and beyond_panels ask for every panel exactly
+    once between them, paper_panels for exactly the specification's list, and without any
+    generative model."""
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     sections: dict[str, set[str]] = {}
     for panel, entry in config["panels"].items():
         sections.setdefault(entry["section"], set()).add(panel)
     assert sections["paper"] == PAPER_PANELS
-    assert set(sections) == {"paper", "theory", "methods"}
+    assert set(sections) == {"paper", "theory", "methods", "beyond"}
     for section, panels in sections.items():
         target = f"{section}_panels"
         # -F: every job of the target, whatever the copy already holds

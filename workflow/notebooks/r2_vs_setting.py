@@ -76,6 +76,9 @@ opts = {
     "paper_line": True,
     "ylim": None,  # accepted from older configs and ignored: one y rule (style.r2_axis)
     "reference": None,
+    # ticks labelled with the encoders' nonlinearity index (the baselines table's
+    # `nonlinearity_index` rows, median over encoder seeds) under each x
+    "index_ticks": False,
     **json.loads(options),
 }
 df = style.read_tables(tables, "ood_r2")
@@ -91,6 +94,14 @@ if opts["reference"]:
         raise ValueError(f"options.reference = {opts['reference']!r}: the panel has no such rows")
     ref_stats = quantile_summary(ref, [series, opts["x"]])
 base = style.read_tables(tables, "baselines")
+nonlinearity = {}
+if opts["index_ticks"]:
+    rows = base[base.metric == "nonlinearity_index"] if not base.empty else base
+    if rows.empty:
+        raise ValueError(
+            "options.index_ticks: the panel's baselines have no nonlinearity_index rows"
+        )
+    nonlinearity = rows.groupby(opts["x"])["value"].median().to_dict()
 if not base.empty:
     base = base[base.metric == "ood_r2"] if "ood_r2" in opts["metrics"] else base.iloc[:0]
 # The baselines: a colour from the baseline ("family") palette and a dash pattern of their own
@@ -196,9 +207,17 @@ def draw(ax, stats):
         theory.append(style.reference_line(ax, y=0.9, kind="reference", label="0.9 (paper)"))
     if opts["log_x"]:
         style.log_axis(ax, xs * opts["x_scale"], "x")
+    elif nonlinearity:  # each setting with its encoders' nonlinearity index under it
+        ax.set_xticks(
+            xs * opts["x_scale"],
+            [f"{v * opts['x_scale']:g}\n{nonlinearity[v]:.2f}" for v in xs],
+        )
     else:  # ticks at the settings drawn (D = 2, 6, 10; σ = 0.1, 0.2, …)
         ax.set_xticks(xs * opts["x_scale"], [f"{v:g}" for v in xs * opts["x_scale"]])
-    ax.set_xlabel(opts["xlabel"] or style.AXIS_LABELS.get(opts["x"], opts["x"]))
+    label = opts["xlabel"] or style.AXIS_LABELS.get(opts["x"], opts["x"])
+    if nonlinearity:
+        label += "\n(under each: nonlinearity index of f)"
+    ax.set_xlabel(label)
     return handles, theory
 
 

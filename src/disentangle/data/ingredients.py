@@ -27,7 +27,10 @@ def make_ingredients(exp: ExperimentSpec, n_train: int, n_test: int, eval_seed: 
         "experiment": exp.name,
         "spec": exp.to_dict(),
         "members": [(m.n_tasks, m.seed) for m in members],
-        "encoders": [init_encoder_member(exp.task.dim, m.seed) for m in members],
+        "encoders": [
+            init_encoder_member(exp.task.dim, m.seed, exp.task.encoder, exp.task.frequency)
+            for m in members
+        ],
         "boundaries": [
             boundary_normals(m.n_tasks, exp.task.dim, exp.task.boundaries, m.seed) for m in members
         ],

@@ -247,12 +247,19 @@ HYPER_LABELS = {"beta": "β", "c_max": "C", "gamma": "γ"}
 AXIS_LABELS = {
     "n_tasks": "number of tasks",
     "noise_sd": "noise σ per step",
+    "frequency": "encoder frequency ω (rad per unit latent)",
     "stimulus_steps": "trial duration (steps)",
     "correlation": "latent correlation ρ",
     "dim": "latent dimension D",
 }
 METRIC_AXIS = {"ood_r2": "OOD r²", "id_r2": "ID r²"}
-LEGEND_TITLES = {"n_tasks": "tasks", "noise_sd": "σ", "dim": "D", "correlation": "ρ"}
+LEGEND_TITLES = {
+    "n_tasks": "tasks",
+    "noise_sd": "σ",
+    "dim": "D",
+    "correlation": "ρ",
+    "frequency": "ω",
+}
 SERIES_LABELS = {
     "metric": METRIC_LABELS,
     "architecture": ARCHITECTURE_LABELS,

@@ -11,6 +11,9 @@ as the networks (``metrics.ood``: the configured decoder and the closed-form rid
   (1/T)·Σ_t f(x* + ε_t) over the stimulus steps: a linear integrator with no training at all.
 - ``untrained``: every network of the ensemble at its initial weights (the same ``init`` streams as
   training), final state through the same decoder.
+- ``nonlinearity_index`` (a metric of the ``raw_input`` rows, decoder ``none``, one per encoder
+  seed): the share of f(x*)'s variance on the test latents that no affine map explains
+  (``nonlinearity_index``), the x of the encoder panels.
 - ``bayes``: the Bayes-optimal observer of the latent evidence x* + ε_t itself (it inverts f): the
   posterior mean under the independent uniform prior, a truncated-normal mean per coordinate from
   the running mean of T samples. No decoder is fitted; its r² on each region is the estimate's.
@@ -57,6 +60,19 @@ def integrated_features(
         evidence = (xs.unsqueeze(1) + ns).expand(k, -1, -1, -1)  # (K, m, T, D)
         out.append(encoder(evidence).mean(dim=2))
     return torch.cat(out, dim=1)
+
+
+def nonlinearity_index(features: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The share of an encoder's output variance that no affine map of the latents explains:
+    features (K, n, F) of latents x (n, D) → (K,), 1 − R² of the least-squares affine fit pooled
+    over the F units (residual sum of squares over total). 0 for an affine f; the paper's ReLU f
+    has a few per cent on the latent square. In float64."""
+    design = torch.cat([x.double(), torch.ones((x.shape[0], 1), dtype=torch.float64)], dim=1)
+    f = features.double().to(design.device)
+    fit = torch.linalg.lstsq(design.expand(f.shape[0], -1, -1), f).solution
+    residual = f - design @ fit
+    total = (f - f.mean(dim=1, keepdim=True)).pow(2).sum(dim=(1, 2)).clamp_min(1e-300)
+    return residual.pow(2).sum(dim=(1, 2)) / total
 
 
 def bayes_estimate(x: torch.Tensor, noise: torch.Tensor, noise_sd: float) -> torch.Tensor:
@@ -170,6 +186,12 @@ def baseline_rows(
     train_states = final_states(model, everyone, task, x_train, noise_train)
     test_states = final_states(model, everyone, task, x_test, noise_test)
     fitted([("untrained", train_states, test_states)], members, settings)
+    index = nonlinearity_index(raw_features(per_seed, xte, k).cpu(), x_test)
+    rows.extend(
+        {"baseline": "raw_input", "decoder": "none", "n_tasks": 0, "seed": seed, "fold": -1,
+         "held_out": "none", "fit": 0, "metric": "nonlinearity_index", "value": float(v)}
+        for seed, v in zip(seeds, index.tolist(), strict=True)
+    )  # fmt: skip
     estimate = bayes_estimate(x_test, noise_test, task.noise_sd)
     rows.extend(
         {"baseline": "bayes", "decoder": "none", **r} for r in bayes_rows(x_test, estimate, seeds)

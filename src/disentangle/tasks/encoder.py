@@ -12,22 +12,38 @@ different encoders are applied with one batched matmul per layer.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from disentangle.seeding import generator, uniform
 from disentangle.tasks.spec import ENCODER_WIDTHS as ENCODER_WIDTHS  # defined without torch
 
-ACTIVATIONS = ("relu", "quadratic")
+ACTIVATIONS = ("relu", "quadratic", "fourier")
 #: rows per member and encoder pass on the CPU: a 100-wide activation of 1600 rows is 640 KB, so a
 #: thread's member stays in its core's L2 cache (docs/performance.md, "The training engine")
 CHUNK_ROWS = 1600
 
 
-def init_encoder_member(dim: int, seed: int) -> dict[str, torch.Tensor]:
+def init_encoder_member(
+    dim: int, seed: int, kind: str = "relu", frequency: float = 0.0
+) -> dict[str, torch.Tensor]:
     """Draw one network's encoder from the stream ``("encoder", seed)``.
 
     Returns weights stored input-major (``w{i}`` of shape (fan_in, fan_out)) and biases ``b{i}``.
+    ``kind = "fourier"`` (beyond the paper): one layer of random Fourier features,
+    f_k(x) = cos(ω g_k·x + φ_k) for the F = 40 outputs, g_k ~ N(0, I_D) and φ_k ~ U(0, 2π) from the
+    same stream, ω = ``frequency`` folded into ``w0``. Its nonlinearity grows with ω: at small ω it
+    is nearly affine on the latent square, at large ω each unit oscillates across it.
     """
+    if kind == "fourier":
+        if not frequency > 0:
+            raise ValueError(f"fourier encoder: frequency = {frequency}, expected > 0")
+        g = generator("encoder", seed)
+        n_out = ENCODER_WIDTHS[-1]
+        gains = torch.randn((dim, n_out), generator=g)
+        phases = torch.rand((n_out,), generator=g) * (2 * math.pi)
+        return {"w0": (frequency * gains).contiguous(), "b0": phases}
     g = generator("encoder", seed)
     params: dict[str, torch.Tensor] = {}
     fan_in = dim
@@ -55,8 +71,12 @@ class MixingEncoder:
         return cls({k: torch.stack([m[k] for m in members]) for k in keys}, activation)
 
     @property
+    def n_layers(self) -> int:
+        return sum(1 for name in self.params if name.startswith("w"))
+
+    @property
     def out_features(self) -> int:
-        return self.params[f"w{len(ENCODER_WIDTHS) - 1}"].shape[-1]
+        return self.params[f"w{self.n_layers - 1}"].shape[-1]
 
     @property
     def n_members(self) -> int:
@@ -116,7 +136,9 @@ class MixingEncoder:
         return out.reshape(k, *middle, out.shape[-1])
 
     def _layers(self, h: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.Tensor:
-        n_layers = len(ENCODER_WIDTHS)
+        if self.activation == "fourier":  # one layer of random Fourier features
+            return torch.cos_(torch.baddbmm(params["b0"].unsqueeze(1), h, params["w0"]))
+        n_layers = self.n_layers
         for i in range(n_layers):
             h = torch.baddbmm(params[f"b{i}"].unsqueeze(1), h, params[f"w{i}"])
             if i < n_layers - 1:

@@ -12,6 +12,9 @@ from dataclasses import asdict, dataclass
 ENCODER_WIDTHS: tuple[int, int, int] = (100, 100, 40)
 LOSSES = ("bce", "mse", "ddm")
 BOUNDARIES = ("even", "random")
+#: the mixing encoders f (``disentangle.tasks.encoder``): the paper's ReLU MLP, its x² variant
+#: (Fig. S1) and a random-Fourier-feature map with a frequency knob (beyond the paper)
+ENCODERS = ("relu", "quadratic", "fourier")
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class TaskSpec:
     loss: str = "bce"
     correlation: float = 0.0
     ddm_bound: float = 5.0
+    #: the ``fourier`` encoder's frequency ω (radians per unit latent): f_k(x) = cos(ω g_k·x + φ_k)
+    frequency: float = 0.0
 
     def __post_init__(self) -> None:
         if self.dim < 1:
@@ -58,6 +63,17 @@ class TaskSpec:
                 f"task.correlation = {self.correlation}: expected {lowest:.3g} < ρ < 1 "
                 f"(an equicorrelation matrix in D = {self.dim} must be positive definite)"
             )
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"task.encoder = {self.encoder!r}: expected one of {ENCODERS}")
+        if self.encoder == "fourier" and not self.frequency > 0:
+            raise ValueError(
+                f"task.frequency = {self.frequency}: the fourier encoder needs a frequency > 0"
+            )
+        if self.encoder != "fourier" and self.frequency != 0:
+            raise ValueError(
+                f"task.frequency = {self.frequency}: only the fourier encoder has a frequency "
+                f"(task.encoder = {self.encoder!r})"
+            )
         if self.boundaries not in BOUNDARIES:
             raise ValueError(f"task.boundaries = {self.boundaries!r}: expected one of {BOUNDARIES}")
         if self.boundaries == "even" and self.dim != 2:
@@ -71,7 +87,12 @@ class TaskSpec:
         return cls(**d)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The settings; ``frequency`` only for the fourier encoder (it has no meaning for the
+        others, and leaving it out keeps their specs, digests and table columns as they were)."""
+        d = asdict(self)
+        if self.encoder != "fourier":
+            del d["frequency"]
+        return d
 
     @property
     def n_steps(self) -> int:
