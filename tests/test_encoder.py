@@ -127,3 +127,23 @@ def test_task_frequency_belongs_to_the_fourier_encoder_only():
         TaskSpec(encoder="fourier")
     with pytest.raises(ValueError, match="task.encoder"):
         TaskSpec(encoder="tanh")
+
+
+def test_training_specs_of_other_encoders_do_not_carry_the_frequency():
+    """The resolved config gives every experiment task.frequency (defaults: 0); the spec a job's
+    params hold leaves that 0 out for the non-fourier encoders, so adding the key reran nothing,
+    and keeps it for the fourier ones; a frequency on a ReLU encoder is still an error."""
+    import yaml
+
+    from conftest import REPO
+    from disentangle.config import experiment_spec, load_and_check, training_spec_json
+
+    schema = REPO / "workflow/schemas/config.schema.yaml"
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    resolved = load_and_check(cfg, schema)
+    assert "frequency" not in training_spec_json(resolved, "rnn_main")["task"]
+    assert training_spec_json(resolved, "beyond_encoder_rnn-frequency8")["task"]["frequency"] == 8
+    assert experiment_spec(resolved, "beyond_encoder_rnn-frequency8").task.frequency == 8
+    cfg["experiments"]["rnn_main"]["task"] = {"frequency": 3.0}
+    with pytest.raises(Exception, match="frequency"):
+        experiment_spec(load_and_check(cfg, schema), "rnn_main")

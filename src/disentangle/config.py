@@ -729,9 +729,16 @@ def load_and_check(
 
 
 def training_spec_json(resolved: Resolved, name: str) -> dict:
-    """What a training job depends on (the experiment without its free-text description)."""
+    """What a training job depends on (the experiment without its free-text description). The
+    task's ``frequency`` belongs to the fourier encoder only: for the other encoders its 0 is left
+    out, as ``TaskSpec.to_dict`` leaves it out, so that their specs (and every job's params that
+    holds them) are the same as before the key existed."""
     settings = resolved.experiments[name]
-    return {k: v for k, v in settings.items() if k not in OPTIONAL_EXPERIMENT_KEYS}
+    spec = {k: v for k, v in settings.items() if k not in OPTIONAL_EXPERIMENT_KEYS}
+    task = spec.get("task")
+    if isinstance(task, dict) and task.get("encoder") != "fourier" and task.get("frequency") == 0:
+        spec["task"] = {k: v for k, v in task.items() if k != "frequency"}
+    return spec
 
 
 def experiment_spec(resolved: Resolved, name: str) -> ExperimentSpec:
