@@ -287,3 +287,30 @@ def test_a_paired_claim_with_no_rows_left_is_inconclusive():
     tables = {"generative_scores": scores, "generative_health": health}
     row = evaluate_panel("p", "methods", [claim], tables).iloc[0]
     assert row["verdict"] == "inconclusive" and "m0, m1" in row["note"]
+
+
+def test_readme_summary_lists_every_beyond_claim_whatever_its_verdict():
+    """What the replication found beyond the paper is stated from the ledger: every claim of the
+    'beyond' section is listed with its verdict (a failure plainly), the paper's only when they
+    fail."""
+    from disentangle.claims import readme_summary
+
+    rows = []
+    for section, claim, verdict, value in [
+        ("paper", "p-holds", "holds", 0.3),
+        ("paper", "p-fails", "fails", -0.1),
+        ("beyond", "b-holds", "holds", 0.66),
+        ("beyond", "b-fails", "fails", -0.2),
+        ("beyond", "b-open", "inconclusive", 0.01),
+    ]:
+        rows.append({"panel": f"{section}-panel", "section": section, "claim": claim,
+                     "statement": f"{claim} says", "value": value, "ci_low": value - 0.1,
+                     "ci_high": value + 0.1, "op": ">", "threshold": 0.0,
+                     "verdict": verdict})  # fmt: skip
+    text = readme_summary(pd.DataFrame(rows), "quick")
+    beyond = text[text.index("Beyond the paper") : text.index("Claims that fail")]
+    assert "`beyond-panel` b-holds: b-holds says: holds (0.660" in beyond
+    assert "b-fails says: **fails** (-0.200" in beyond and "b-open says: inconclusive" in beyond
+    assert (
+        "p-holds" not in text and "`paper-panel` p-fails" in text[text.index("Claims that fail") :]
+    )

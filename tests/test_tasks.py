@@ -199,3 +199,96 @@ def test_free_rt_ddm_targets():
 def test_free_rt_needs_no_fixation_or_decision_period():
     with pytest.raises(ValueError, match="free reaction time"):
         TaskSpec(loss="ddm")
+
+
+def test_concentric_boundaries_are_the_authors_circles():
+    """y_i = 1[‖x‖ > r_i], r_i = √2·(½ − 1/(4N))·i/N (their CircularClassification): N = 6 gives
+    radii 0.108 … 0.648, and a point at radius 0.3 is outside the first two circles only."""
+    from disentangle.tasks.evidence import boundary_normals, labels
+
+    c = boundary_normals(6, 2, "concentric", seed=5)
+    assert torch.allclose(
+        c[:, 0], torch.tensor([0.108, 0.216, 0.324, 0.432, 0.540, 0.648]), atol=1e-3
+    )
+    assert torch.equal(c, boundary_normals(6, 2, "concentric", seed=0))  # no random draw
+    x = torch.tensor([[[0.3, 0.0], [0.0, -0.05], [0.45, 0.45]]])
+    y = labels(x, c[None], "concentric")
+    assert y[0, 0].tolist() == [1, 1, 0, 0, 0, 0]
+    assert y[0, 1].sum() == 0 and y[0, 2].tolist() == [1, 1, 1, 1, 1, 0]
+
+
+def test_curved_boundaries_are_the_authors_hyperbolas():
+    """N/4 tasks per quadrant (Q1..Q4), y = 1[x in the task's quadrant and |x1 x2| > c_k],
+    c_k = 0.2·linspace(1/(2N), 1, N/4) (their MultiplyClassificationFull); N = 24: c = 0.0042 …
+    0.2; a padding row labels nothing; N not a multiple of 4 is an error."""
+    from disentangle.tasks.evidence import boundary_normals, labels
+
+    c = boundary_normals(24, 2, "curved", seed=0)
+    expected = 0.2 * torch.linspace(1 / 48, 1, 6)
+    assert (
+        torch.allclose(c[:6, 0], expected)
+        and c[:, 1].tolist() == [1.0] * 6 + [2.0] * 6 + [3.0] * 6 + [4.0] * 6
+    )
+    x = torch.tensor(
+        [[[0.3, 0.3], [-0.3, 0.3], [-0.1, -0.1], [0.45, -0.45]]]
+    )  # |x1 x2| .09 .09 .01 .2025
+    y = labels(x, c[None], "curved")[0]
+    assert y[0, :6].tolist() == [1, 1, 1, 0, 0, 0] and y[0, 6:].sum() == 0
+    assert y[1, 6:12].tolist() == [1, 1, 1, 0, 0, 0] and y[1].sum() == 3
+    assert y[2, 12:18].tolist() == [1, 0, 0, 0, 0, 0] and y[2].sum() == 1
+    assert y[3, 18:].tolist() == [1, 1, 1, 1, 1, 1] and y[3].sum() == 6
+    padded = torch.cat([c, torch.zeros((2, 2))])[None]
+    assert labels(x, padded, "curved")[0, :, 24:].sum() == 0
+    with pytest.raises(ValueError, match="multiple of 4"):
+        boundary_normals(6, 2, "curved", seed=0)
+
+
+def test_nonlinear_boundaries_need_two_latents_and_a_fixed_reaction_time():
+    from disentangle.tasks.spec import TaskSpec
+
+    with pytest.raises(ValueError, match="task.dim = 2 only"):
+        TaskSpec(dim=3, boundaries="concentric")
+    with pytest.raises(ValueError, match="boundary normals"):
+        TaskSpec(boundaries="curved", loss="ddm", fixation_steps=0, decision_steps=0)
+
+
+@pytest.mark.parametrize(
+    "kind, sd, mean, lag1",
+    [
+        ("gaussian", (0.2, 0.2), 0.0, 0.0),
+        ("anisotropic", (0.2, 0.4), 0.0, 0.0),
+        ("autocorrelated", (0.2, 0.2), 0.0, 0.7),
+        # Gumbel(0, β): sd βπ/√6, mean βγ (γ = 0.5772, Euler's constant), not centred
+        ("gumbel", (0.2 * math.pi / math.sqrt(6),) * 2, 0.2 * 0.5772, 0.0),
+    ],
+)
+def test_noise_kinds_have_their_moments(kind, sd, mean, lag1):
+    """Each noise kind's sd per latent, mean and lag-1 autocorrelation in time, on 10⁵ trials."""
+    from disentangle.seeding import generator
+    from disentangle.tasks.evidence import sample_noise
+    from disentangle.tasks.spec import TaskSpec
+
+    noise = sample_noise(TaskSpec(noise=kind), generator("test-noise", 0), (100_000,)).double()
+    assert torch.allclose(noise.std(dim=(0, 1)), torch.tensor(sd, dtype=torch.float64), rtol=0.01)
+    assert abs(float(noise.mean()) - mean) < 0.003
+    a, b = noise[:, 1:, 0], noise[:, :-1, 0]
+    corr = float(((a - a.mean()) * (b - b.mean())).mean() / (a.std() * b.std()))
+    assert abs(corr - lag1) < 0.01
+
+
+def test_gaussian_noise_draws_are_unchanged_and_left_out_of_the_spec():
+    """The default kind draws exactly what sample_trials drew before the kinds existed (x*, then
+    randn·σ from the same stream), and is left out of the spec; other kinds are kept in it."""
+    from disentangle.seeding import generator
+    from disentangle.tasks.evidence import sample_trials
+    from disentangle.tasks.spec import TaskSpec
+
+    spec = TaskSpec()
+    x, noise = sample_trials(spec, generator("test-noise", 1), (5,))
+    g = generator("test-noise", 1)
+    x_ref = torch.rand((5, 2), generator=g) - 0.5
+    assert torch.equal(x, x_ref)
+    assert torch.equal(noise, torch.randn((5, 20, 2), generator=g) * 0.2)
+    assert "noise" not in spec.to_dict() and TaskSpec(noise="gumbel").to_dict()["noise"] == "gumbel"
+    with pytest.raises(ValueError, match="task.noise"):
+        TaskSpec(noise="laplace")

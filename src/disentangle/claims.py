@@ -600,7 +600,9 @@ def ledger_markdown(df: pd.DataFrame, preset: str, heading: str = "#") -> str:
 
 
 def readme_summary(df: pd.DataFrame, preset: str) -> str:
-    """The README's results block: counts per verdict and section, and every claim that fails."""
+    """The README's results block: counts per verdict and section, every claim of the ``beyond``
+    section (what the replication found beyond the paper, holding or not), and every claim that
+    fails."""
     lines = [f"Preset `{preset}`: {counts_line(df)}."]
     if preset == "smoke":
         lines[0] += (
@@ -615,6 +617,15 @@ def readme_summary(df: pd.DataFrame, preset: str) -> str:
             f"| {section} | {int(c.get('holds', 0))} | {int(c.get('fails', 0))} "
             f"| {int(c.get('inconclusive', 0))} |"
         )
+    beyond = df[df["section"] == "beyond"]
+    if len(beyond):  # what the replication found beyond the paper: every claim, whatever it says
+        lines += ["", "Beyond the paper ([docs/beyond.md](docs/beyond.md)), every claim:", ""]
+        for _, r in beyond.iterrows():
+            lines.append(
+                f"- `{r['panel']}` {r['claim']}: {r['statement']}: {VERDICT_MARK[r['verdict']]} "
+                f"({_number(r['value'])}, CI {_interval(r)}; claimed {r['op']} "
+                f"{_number(r['threshold'])})"
+            )
     failing = df[df["verdict"] == "fails"]
     if len(failing):
         lines += ["", "Claims that fail on this run:", ""]

@@ -74,6 +74,8 @@ TABLES = {
     # what the same decoders reach without a trained network (disentangle.metrics.baselines);
     # every panel that reads ood_r2 reads its experiments' baselines too
     "baselines": "results/{preset}/metrics/{experiment}/baselines.parquet",
+    # Theorem 3.1 part 1 on the trained networks (disentangle.analysis.trained_outputs)
+    "trained_outputs": "results/{preset}/metrics/{experiment}/trained_outputs.parquet",
 }
 GENERATIVE_KINDS = {"generative_scores", "traversals", "generative_health", "generative_history"}
 # Tables made from one network of an experiment, the one config `analysis` names (n_tasks, seed).
@@ -729,15 +731,19 @@ def load_and_check(
 
 
 def training_spec_json(resolved: Resolved, name: str) -> dict:
-    """What a training job depends on (the experiment without its free-text description). The
-    task's ``frequency`` belongs to the fourier encoder only: for the other encoders its 0 is left
-    out, as ``TaskSpec.to_dict`` leaves it out, so that their specs (and every job's params that
-    holds them) are the same as before the key existed."""
+    """What a training job depends on (the experiment without its free-text description). Task
+    settings at their ``OMITTED_DEFAULTS`` value (the fourier encoder's ``frequency`` at 0, the
+    ``noise`` kind at Gaussian) are left out, as ``TaskSpec.to_dict`` leaves them out, so that the
+    specs of every other experiment (and every job's params that hold them) are the same as
+    before the keys existed; a value other than the default reaches ``TaskSpec`` and its checks."""
     settings = resolved.experiments[name]
     spec = {k: v for k, v in settings.items() if k not in OPTIONAL_EXPERIMENT_KEYS}
     task = spec.get("task")
-    if isinstance(task, dict) and task.get("encoder") != "fourier" and task.get("frequency") == 0:
-        spec["task"] = {k: v for k, v in task.items() if k != "frequency"}
+    if isinstance(task, dict):
+        from disentangle.tasks.spec import OMITTED_DEFAULTS
+
+        omitted = {k for k, v in OMITTED_DEFAULTS.items() if k in task and task[k] == v}
+        spec["task"] = {k: v for k, v in task.items() if k not in omitted}
     return spec
 
 

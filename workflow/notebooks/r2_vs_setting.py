@@ -63,6 +63,7 @@ from matplotlib.lines import Line2D
 
 from disentangle.figures import reference, style
 from disentangle.figures.summary import per_group_count, quantile_summary
+from disentangle.tasks.spec import OMITTED_DEFAULTS
 
 style.apply()
 opts = {
@@ -81,19 +82,31 @@ opts = {
     "index_ticks": False,
     **json.loads(options),
 }
-df = style.read_tables(tables, "ood_r2")
-df = df[df.metric.isin(opts["metrics"])].copy()
 prov = json.loads(provenance)
 series = opts["series"] or "metric"
+
+
+def with_defaults(frame):
+    """A task setting that experiments leave out at its default (``OMITTED_DEFAULTS``: the noise
+    kind, the fourier frequency) is that default in their rows, so they join the series."""
+    frame = frame.copy()
+    for key, default in OMITTED_DEFAULTS.items():
+        if key in (series, opts["x"]) and len(frame):
+            frame[key] = frame[key].fillna(default) if key in frame else default
+    return frame
+
+
+df = with_defaults(style.read_tables(tables, "ood_r2"))
+df = df[df.metric.isin(opts["metrics"])].copy()
 stats = quantile_summary(df, [series, opts["x"]])
 ref = pd.DataFrame()
 if opts["reference"]:
-    ref = style.read_tables(tables, opts["reference"])
+    ref = with_defaults(style.read_tables(tables, opts["reference"]))
     ref = ref[ref.metric.isin(opts["metrics"])].copy()
     if ref.empty:
         raise ValueError(f"options.reference = {opts['reference']!r}: the panel has no such rows")
     ref_stats = quantile_summary(ref, [series, opts["x"]])
-base = style.read_tables(tables, "baselines")
+base = with_defaults(style.read_tables(tables, "baselines"))
 nonlinearity = {}
 if opts["index_ticks"]:
     rows = base[base.metric == "nonlinearity_index"] if not base.empty else base

@@ -86,6 +86,7 @@ RULE_JOBS = {
     "ood_generalisation": "jobs/ood.py:run_ood",
     "decoder_angles": "jobs/ood.py:run_angles",
     "sparsity": "jobs/ood.py:run_sparsity",
+    "trained_outputs": "jobs/trained_outputs.py:run",
     "dynamics": "jobs/analysis.py:run_dynamics",
     "tuning": "jobs/analysis.py:run_tuning",
     "examples": "jobs/analysis.py:run_examples",

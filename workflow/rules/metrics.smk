@@ -93,3 +93,33 @@ rule sparsity:
         " --ingredients {input.ingredients:q} --settings {params.settings:q}"
         " --context {params.context:q} --out {output:q} --device {params.device:q}"
         " --threads {threads} > {log:q} 2>&1"
+
+
+# Theorem 3.1 part 1 on the trained networks: their decision-step outputs after t stimulus steps
+# against the Bayes-optimal outputs, and the posterior mean the closed form recovers from them.
+rule trained_outputs:
+    input:
+        model="results/{preset}/models/{experiment}.pt",
+        ingredients="results/{preset}/data/{experiment}.pt",
+        code=code_sources("trained_outputs"),
+    output:
+        TABLES["trained_outputs"],
+    log:
+        "results/{preset}/logs/trained_outputs/{experiment}.log",
+    benchmark:
+        "results/{preset}/benchmarks/trained_outputs/{experiment}.tsv"
+    priority: PAPER_FIRST
+    conda:
+        JOB_ENV
+    threads: config["threads"]
+    resources:
+        gpu=DEVICE_GPUS,
+    params:
+        settings=json.dumps(config["metrics"]["trained_outputs"], sort_keys=True),
+        context=table_context,
+        device=config["device"],
+    shell:
+        "python -u -m disentangle trained-outputs --model {input.model:q}"
+        " --ingredients {input.ingredients:q} --settings {params.settings:q}"
+        " --context {params.context:q} --out {output:q} --device {params.device:q}"
+        " --threads {threads} > {log:q} 2>&1"

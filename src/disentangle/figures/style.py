@@ -259,6 +259,8 @@ LEGEND_TITLES = {
     "dim": "D",
     "correlation": "ρ",
     "frequency": "ω",
+    "boundaries": "boundaries",
+    "noise": "noise",
 }
 SERIES_LABELS = {
     "metric": METRIC_LABELS,
@@ -266,6 +268,18 @@ SERIES_LABELS = {
     "encoder": {"relu": "ReLU mixing", "quadratic": "quadratic mixing"},
     "loss": {"bce": "fixed RT", "mse": "fixed RT (tanh/MSE)", "ddm": "free RT"},
     "method": METHOD_LABELS,
+    "noise": {
+        "gaussian": "Gaussian (paper)",
+        "anisotropic": "anisotropic (2σ on x₂)",
+        "autocorrelated": "autocorrelated (AR 0.7)",
+        "gumbel": "Gumbel (heavy-tailed)",
+    },
+    "boundaries": {
+        "even": "lines (paper)",
+        "random": "random lines",
+        "curved": "curved (hyperbolas)",
+        "concentric": "concentric circles",
+    },
 }
 SERIES_LABELS["mixing"] = SERIES_LABELS["encoder"]
 _ARCH_ORDER = list(ARCHITECTURE_LABELS)

@@ -17,6 +17,7 @@ analyses' flags), ``tables`` (``with_columns``) and ``ensemble`` (``load_trained
 | ``index`` | ``index``, ``built`` |
 | ``gallery`` | ``gallery`` |
 | ``contact_sheet`` | ``contact-sheet`` |
+| ``trained_outputs`` | ``trained-outputs`` |
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from disentangle.jobs import (
     theory,
     timings,
     train,
+    trained_outputs,
 )
 
 # in the order `python -m disentangle --help` lists their subcommands
@@ -50,6 +52,7 @@ JOBS = (
     index,
     gallery,
     contact_sheet,
+    trained_outputs,
 )
 
 

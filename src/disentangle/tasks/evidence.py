@@ -55,14 +55,58 @@ def boundary_normals(n_tasks: int, dim: int, kind: str, seed: int) -> torch.Tens
         g = generator("boundaries", seed, n_tasks, dim)
         c = torch.randn((n_tasks, dim), generator=g, dtype=torch.float64)
         return (c / c.norm(dim=1, keepdim=True)).float()
+    if kind in ("curved", "concentric"):
+        if dim != 2:
+            raise ValueError(f"{kind} boundaries are defined for D = 2 only")
+        return nonlinear_boundaries(n_tasks, kind)
     raise ValueError(f"boundary kind {kind!r}: expected one of {BOUNDARIES}")
 
 
-def labels(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-    """Binary labels 1[Cx > 0]: x (K, ..., D), C (K, N, D) → (K, ..., N) float."""
+def nonlinear_boundaries(n_tasks: int, kind: str) -> torch.Tensor:
+    """The authors' nonlinear boundaries (their ``CircularClassification`` and
+    ``MultiplyClassificationFull``, beyond the paper's figures), as (N, 2) parameter rows in the
+    place of C (no random draw: the same for every seed):
+
+    - ``concentric``: circles about the origin, y_i = 1[‖x‖ > r_i] with r_i = √2·(½ − 1/(4N))·i/N,
+      i = 1 … N (row (r_i, 0)); the outer circles only cut the square's corners, as theirs do.
+    - ``curved``: hyperbolas, N/4 tasks per quadrant q (Q1 = (+,+), Q2 = (−,+), Q3 = (−,−),
+      Q4 = (+,−), in that order): y = 1[x lies in q and |x1·x2| > c_k], c_k = 0.2·k-th of
+      linspace(1/(2N), 1, N/4) (row (c_k, q)); N must be a multiple of 4. The authors' targets
+      were ±1 (MSE era); here they are the task's own (BCE: 0/1), as for every other variant.
+    """
+    if kind == "concentric":
+        i = torch.arange(1, n_tasks + 1, dtype=torch.float64)
+        r = math.sqrt(2) * (0.5 - 1 / (4 * n_tasks)) * i / n_tasks
+        return torch.stack([r, torch.zeros_like(r)], dim=1).float()
+    if n_tasks % 4:
+        raise ValueError(f"curved boundaries: n_tasks = {n_tasks}, expected a multiple of 4")
+    per = n_tasks // 4
+    c = 0.2 * torch.linspace(1 / (2 * n_tasks), 1.0, per, dtype=torch.float64)
+    q = torch.arange(1, 5, dtype=torch.float64).repeat_interleave(per)
+    return torch.stack([c.repeat(4), q], dim=1).float()
+
+
+def labels(x: torch.Tensor, c: torch.Tensor, kind: str = "even") -> torch.Tensor:
+    """Binary labels: x (K, ..., D), C (K, N, D) → (K, ..., N) float. Lines (``even``,
+    ``random``): 1[Cx > 0]; ``concentric`` and ``curved``: ``nonlinear_boundaries``' rules
+    (a padding row of zeros labels nothing)."""
     k, *middle, d = x.shape
-    proj = torch.bmm(x.reshape(k, -1, d), c.transpose(1, 2))
-    return (proj > 0).to(x.dtype).reshape(k, *middle, c.shape[1])
+    rows = x.reshape(k, -1, d)
+    if kind in ("even", "random"):
+        proj = torch.bmm(rows, c.transpose(1, 2))
+        return (proj > 0).to(x.dtype).reshape(k, *middle, c.shape[1])
+    if kind == "concentric":
+        radius = rows.norm(dim=2, keepdim=True)  # (K, M, 1)
+        y = (radius > c[:, None, :, 0]) & (c[:, None, :, 0] > 0)
+        return y.to(x.dtype).reshape(k, *middle, c.shape[1])
+    if kind == "curved":
+        x1, x2 = rows[..., 0], rows[..., 1]
+        quadrant = torch.where(x1 > 0, torch.where(x2 > 0, 1.0, 4.0), torch.where(x2 > 0, 2.0, 3.0))
+        quadrant = torch.where((x1 == 0) | (x2 == 0), 0.0, quadrant)  # on an axis: no quadrant
+        product = (x1 * x2).abs().unsqueeze(2)  # (K, M, 1)
+        y = (quadrant.unsqueeze(2) == c[:, None, :, 1]) & (product > c[:, None, :, 0])
+        return y.to(x.dtype).reshape(k, *middle, c.shape[1])
+    raise ValueError(f"boundary kind {kind!r}: expected one of {BOUNDARIES}")
 
 
 def sample_trials(spec: TaskSpec, g: torch.Generator, shape: tuple[int, ...]):
@@ -80,8 +124,37 @@ def sample_trials(spec: TaskSpec, g: torch.Generator, shape: tuple[int, ...]):
         z = torch.randn((*shape, spec.dim), generator=g, dtype=torch.float64)
         z = z @ torch.linalg.cholesky(cov).T
         x = (torch.special.ndtr(z) - 0.5).float()
-    noise = torch.randn((*shape, spec.stimulus_steps, spec.dim), generator=g) * spec.noise_sd
-    return x, noise
+    return x, sample_noise(spec, g, shape)
+
+
+#: the authors' AR(1) coefficient of autocorrelated noise (``LinearClassificationAutocorr``)
+AR_COEFFICIENT = 0.7
+
+
+def sample_noise(spec: TaskSpec, g: torch.Generator, shape: tuple[int, ...]) -> torch.Tensor:
+    """The evidence noise (``shape`` + (T_stim, D)) of ``spec.noise``, scale σ = ``noise_sd``:
+
+    - ``gaussian`` (the paper): i.i.d. N(0, σ²) per step and latent;
+    - ``anisotropic`` (the authors' ``LinearClassificationAnisot``): the second latent's sd is 2σ;
+    - ``autocorrelated`` (their ``LinearClassificationAutocorr``): per latent AR(1) in time,
+      η_1 ~ N(0, σ²), η_t = ρ·η_{t−1} + σ√(1 − ρ²)·ε_t, ρ = ``AR_COEFFICIENT`` (stationary sd σ);
+    - ``gumbel`` (their ``dist='gumbel'``): i.i.d. Gumbel(0, β = σ), heavy right tail, mean
+      0.577·σ, not centred (as theirs).
+    """
+    size = (*shape, spec.stimulus_steps, spec.dim)
+    sd = spec.noise_sd
+    if spec.noise == "gumbel":
+        u = torch.rand(size, generator=g, dtype=torch.float64).clamp(1e-300, 1 - 1e-16)
+        return (-sd * torch.log(-torch.log(u))).float()
+    noise = torch.randn(size, generator=g) * sd
+    if spec.noise == "anisotropic" and spec.dim > 1:
+        noise[..., 1] *= 2.0
+    elif spec.noise == "autocorrelated":
+        rho = AR_COEFFICIENT
+        innovation = math.sqrt(1 - rho**2)
+        for t in range(1, spec.stimulus_steps):
+            noise[..., t, :] = rho * noise[..., t - 1, :] + innovation * noise[..., t, :]
+    return noise
 
 
 def build_inputs(
@@ -158,7 +231,7 @@ def ddm_targets(spec: TaskSpec, x: torch.Tensor, noise: torch.Tensor, c: torch.T
 
 def trial_targets(spec: TaskSpec, x: torch.Tensor, noise: torch.Tensor, c: torch.Tensor):
     """Targets (K, M, T, N) and binary labels y = 1[Cx* > 0] (K, M, N) for any task variant."""
-    y = labels(x, c)
+    y = labels(x, c, spec.boundaries)
     if spec.loss == "ddm":
         return ddm_targets(spec, x, noise, c), y
     return targets(spec, y), y

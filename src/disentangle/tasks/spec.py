@@ -11,7 +11,18 @@ from dataclasses import asdict, dataclass
 #: of stimulus channels a network sees
 ENCODER_WIDTHS: tuple[int, int, int] = (100, 100, 40)
 LOSSES = ("bce", "mse", "ddm")
-BOUNDARIES = ("even", "random")
+#: decision boundaries: lines through the origin (``even`` orientations, D = 2; ``random`` unit
+#: normals), and the authors' nonlinear ones (beyond the paper, D = 2): ``curved`` hyperbolas
+#: |x1·x2| = c_k per quadrant, ``concentric`` circles |x| = r_i (``tasks.evidence``)
+BOUNDARIES = ("even", "random", "curved", "concentric")
+LINEAR_BOUNDARIES = ("even", "random")
+#: the evidence noise added to x* at each step (``tasks.evidence.sample_noise``): i.i.d. Gaussian
+#: (the paper), and the authors' other kinds (beyond the paper): the second latent's sd doubled,
+#: AR(1) in time with coefficient 0.7, Gumbel (heavy right tail, not centred)
+NOISE_KINDS = ("gaussian", "anisotropic", "autocorrelated", "gumbel")
+#: settings that only some variants have: left out of ``to_dict`` (and the job specs) at these
+#: values, so that the specs, digests and table columns of every other experiment are unchanged
+OMITTED_DEFAULTS = {"frequency": 0.0, "noise": "gaussian"}
 #: the mixing encoders f (``disentangle.tasks.encoder``): the paper's ReLU MLP, its x² variant
 #: (Fig. S1) and a random-Fourier-feature map with a frequency knob (beyond the paper)
 ENCODERS = ("relu", "quadratic", "fourier")
@@ -33,6 +44,8 @@ class TaskSpec:
     ddm_bound: float = 5.0
     #: the ``fourier`` encoder's frequency ω (radians per unit latent): f_k(x) = cos(ω g_k·x + φ_k)
     frequency: float = 0.0
+    #: the kind of evidence noise (``NOISE_KINDS``); its scale is ``noise_sd``
+    noise: str = "gaussian"
 
     def __post_init__(self) -> None:
         if self.dim < 1:
@@ -74,8 +87,22 @@ class TaskSpec:
                 f"task.frequency = {self.frequency}: only the fourier encoder has a frequency "
                 f"(task.encoder = {self.encoder!r})"
             )
+        if self.noise not in NOISE_KINDS:
+            raise ValueError(f"task.noise = {self.noise!r}: expected one of {NOISE_KINDS}")
         if self.boundaries not in BOUNDARIES:
             raise ValueError(f"task.boundaries = {self.boundaries!r}: expected one of {BOUNDARIES}")
+        if self.boundaries not in LINEAR_BOUNDARIES:
+            if self.dim != 2:
+                raise ValueError(
+                    f"task.boundaries = {self.boundaries!r} is defined for task.dim = 2 only "
+                    f"(got {self.dim})"
+                )
+            if self.loss == "ddm":
+                raise ValueError(
+                    f"task.boundaries = {self.boundaries!r} with task.loss = 'ddm': free reaction "
+                    "time accumulates evidence along boundary normals, which curved and "
+                    "concentric boundaries do not have"
+                )
         if self.boundaries == "even" and self.dim != 2:
             raise ValueError(
                 f"task.boundaries = 'even' needs task.dim = 2 (got {self.dim}); "
@@ -87,11 +114,13 @@ class TaskSpec:
         return cls(**d)
 
     def to_dict(self) -> dict:
-        """The settings; ``frequency`` only for the fourier encoder (it has no meaning for the
-        others, and leaving it out keeps their specs, digests and table columns as they were)."""
+        """The settings, less those at their ``OMITTED_DEFAULTS`` value (``frequency`` has no
+        meaning but for the fourier encoder, ``noise`` is Gaussian unless set): leaving them out
+        keeps the specs, digests and table columns of every other experiment as they were."""
         d = asdict(self)
-        if self.encoder != "fourier":
-            del d["frequency"]
+        for key, default in OMITTED_DEFAULTS.items():
+            if d[key] == default:
+                del d[key]
         return d
 
     @property
