@@ -291,8 +291,8 @@ def test_a_paired_claim_with_no_rows_left_is_inconclusive():
 
 def test_readme_summary_lists_every_beyond_claim_whatever_its_verdict():
     """What the replication found beyond the paper is stated from the ledger: every claim of the
-    'beyond' section is listed with its verdict (a failure plainly), the paper's only when they
-    fail."""
+    'beyond' section is named under its verdict, one line per panel (a failure plainly); the
+    paper's claims only when they fail."""
     from disentangle.claims import readme_summary
 
     rows = []
@@ -309,8 +309,8 @@ def test_readme_summary_lists_every_beyond_claim_whatever_its_verdict():
                      "verdict": verdict})  # fmt: skip
     text = readme_summary(pd.DataFrame(rows), "quick")
     beyond = text[text.index("Beyond the paper") : text.index("Claims that fail")]
-    assert "`beyond-panel` b-holds: b-holds says: holds (0.660" in beyond
-    assert "b-fails says: **fails** (-0.200" in beyond and "b-open says: inconclusive" in beyond
-    assert (
-        "p-holds" not in text and "`paper-panel` p-fails" in text[text.index("Claims that fail") :]
-    )
+    line = "- `beyond-panel` (3 claims): holds: b-holds; **fails**: b-fails; inconclusive: b-open."
+    assert line in beyond
+    failing = text[text.index("Claims that fail") :]
+    assert "p-holds" not in text and "`paper-panel` p-fails" in failing
+    assert "b-fails" not in failing  # named once, on its panel's line

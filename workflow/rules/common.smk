@@ -151,6 +151,7 @@ SECTION_TITLES = {
     "paper": "Paper and poster panels",
     "theory": "Theory checks",
     "methods": "Disentanglement methods",
+    "beyond": "Beyond the paper",
 }
 
 
@@ -191,6 +192,8 @@ TABLE_SETTINGS = {
     "generative_health": ("comparison",),
     "generative_history": ("generative",),
     "disentanglement": ("comparison",),
+    "baselines": ("metrics", "ood"),
+    "trained_outputs": ("metrics", "trained_outputs"),
 }
 
 
@@ -207,7 +210,8 @@ def panel_provenance(wildcards):
         for key in TABLE_SETTINGS.get(kind, ()):
             node = node[key]
         settings[".".join(TABLE_SETTINGS.get(kind, (kind,)))] = node
-    if any(kind in ("ood_r2", "ood_r2_ridge", "angles") for kind in kinds):
+    evaluated = ("ood_r2", "ood_r2_ridge", "angles", "baselines", "trained_outputs")
+    if any(kind in evaluated for kind in kinds):
         settings["evaluation"] = config["evaluation"]
     return json.dumps(
         {
