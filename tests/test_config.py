@@ -243,3 +243,20 @@ def test_yaml_files_with_a_repeated_key_are_rejected_with_the_line(tmp_path):
         f"{overlay}:4: duplicate key 'defaults' (first at line 1; YAML keeps only the last, "
         "dropping the first block)"
     )
+
+
+def test_every_caption_and_claim_is_valid_restructured_text():
+    """The report renders each panel's caption and claim as reStructuredText: a stray |…| (a
+    substitution reference) or *…* is an error there. Checked here, without the smoke run that
+    the report test needs."""
+    import docutils.core
+    import docutils.nodes
+
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    settings = {"report_level": 5, "halt_level": 5, "warning_stream": False}
+    for panel, entry in config["panels"].items():
+        for key in ("caption", "claim"):
+            tree = docutils.core.publish_doctree(entry.get(key, ""), settings_overrides=settings)
+            messages = [*tree.findall(docutils.nodes.system_message), *tree.transform_messages]
+            errors = [m.astext() for m in messages if m["level"] >= 3]
+            assert not errors, (panel, key, errors)
