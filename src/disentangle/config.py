@@ -738,12 +738,10 @@ def training_spec_json(resolved: Resolved, name: str) -> dict:
     before the keys existed; a value other than the default reaches ``TaskSpec`` and its checks."""
     settings = resolved.experiments[name]
     spec = {k: v for k, v in settings.items() if k not in OPTIONAL_EXPERIMENT_KEYS}
-    task = spec.get("task")
-    if isinstance(task, dict):
-        from disentangle.tasks.spec import OMITTED_DEFAULTS
+    if isinstance(spec.get("task"), dict):
+        from disentangle.tasks.spec import without_omitted_defaults
 
-        omitted = {k for k, v in OMITTED_DEFAULTS.items() if k in task and task[k] == v}
-        spec["task"] = {k: v for k, v in task.items() if k not in omitted}
+        spec["task"] = without_omitted_defaults(spec["task"])
     return spec
 
 

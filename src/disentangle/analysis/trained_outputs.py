@@ -32,8 +32,8 @@ import math
 
 import torch
 
-from disentangle.tasks.evidence import build_inputs
-from disentangle.tasks.spec import TaskSpec
+from disentangle.metrics.decoders import member_inputs
+from disentangle.tasks.spec import LINEAR_BOUNDARIES, TaskSpec
 
 CLIP = 1e-6
 
@@ -78,7 +78,7 @@ def trained_output_rows(
 ) -> list[dict]:
     """Rows (n_tasks, seed, steps, metric, value) for every network and stimulus duration t in
     ``steps`` (each ≤ the task's T), on trials x (n, D) with noise (n, T, D)."""
-    if task.loss != "bce" or task.boundaries not in ("even", "random"):
+    if task.loss != "bce" or task.boundaries not in LINEAR_BOUNDARIES:
         raise ValueError(
             "trained outputs vs Bayes: the sigmoid/BCE read-out on boundaries through the origin "
             f"is what the theorem describes (got loss {task.loss!r}, boundaries "
@@ -88,25 +88,14 @@ def trained_output_rows(
         raise ValueError(f"trained outputs vs Bayes: Gaussian noise only (got {task.noise!r})")
     device = next(model.parameters()).device
     k = len(members)
-    unique, index = encoder.distinct()
     rows = []
     for t in steps:
         if not 1 <= t <= task.stimulus_steps:
             raise ValueError(f"steps: {t} is not in 1..{task.stimulus_steps}")
         spec = dataclasses.replace(task, stimulus_steps=t)
-        outs = []
-        for start in range(0, x.shape[0], chunk):
-            xs = x[start : start + chunk].to(device)
-            ns = noise[start : start + chunk, :t].to(device)
-            u = build_inputs(
-                spec,
-                unique,
-                xs.expand(unique.n_members, -1, -1),
-                ns.expand(unique.n_members, -1, -1, -1),
-            )
-            if index is not None:
-                u = u[index.to(device)]
-            outs.append(readout(model(u))[:, :, -1].cpu())  # decision-step logits (K, chunk, N)
+        inputs = member_inputs(encoder, spec, x, noise[:, :t], device, chunk)
+        # the decision step's logits (K, chunk, N_max) of each chunk
+        outs = [readout(model(u))[:, :, -1].cpu() for u in inputs]
         logits = torch.cat(outs, dim=1)
         mean = (x + noise[:, :t].mean(dim=1)).double()  # the flat-prior posterior mean m_t
         for i in range(k):

@@ -184,28 +184,35 @@ class OODSettings:
 
 
 @torch.no_grad()
+def member_inputs(
+    encoder, task: TaskSpec, x: torch.Tensor, noise: torch.Tensor, device, chunk: int
+):
+    """The network inputs (K, m, T, C) of shared trials x (n, D), noise (n, T_stim, D), in chunks
+    of ``chunk`` trials on ``device``. The evidence is encoded once per distinct encoder
+    (``MixingEncoder.distinct``: members of one seed share theirs) and gathered to the members:
+    the same inputs, bit for bit."""
+    unique, index = encoder.distinct()
+    k = unique.n_members
+    for start in range(0, x.shape[0], chunk):
+        xs = x[start : start + chunk].to(device).expand(k, -1, -1)
+        ns = noise[start : start + chunk].to(device).expand(k, -1, -1, -1)
+        u = build_inputs(task, unique, xs, ns)
+        yield u if index is None else u[index.to(device)]
+
+
+@torch.no_grad()
 def final_states(
     model, encoder, task: TaskSpec, x: torch.Tensor, noise: torch.Tensor, chunk: int = 2048
 ) -> torch.Tensor:
     """Hidden state of every network at the trial's last step: (K, n, H) for shared trials x (n, D).
 
-    The model is run noise-for-noise on the same trials for every member, in chunks of trials.
-    The evidence is encoded once per distinct encoder (``MixingEncoder.distinct``: members of one
-    seed share theirs) and gathered to the members: the same inputs, bit for bit.
+    The model is run noise-for-noise on the same trials for every member, in chunks of trials
+    (``member_inputs``).
     """
     device = next(model.parameters()).device
     # an architecture may compute the last step alone more cheaply (GPT-2: the MLP at one position)
     last = getattr(model, "last_state", None) or (lambda u: model(u)[:, :, -1])
-    unique, index = encoder.distinct()
-    u_members = unique.n_members
-    out = []
-    for start in range(0, x.shape[0], chunk):
-        xs = x[start : start + chunk].to(device).expand(u_members, -1, -1)
-        ns = noise[start : start + chunk].to(device).expand(u_members, -1, -1, -1)
-        u = build_inputs(task, unique, xs, ns)
-        if index is not None:
-            u = u[index.to(device)]
-        out.append(last(u))
+    out = [last(u) for u in member_inputs(encoder, task, x, noise, device, chunk)]
     return torch.cat(out, dim=1)
 
 

@@ -28,6 +28,13 @@ OMITTED_DEFAULTS = {"frequency": 0.0, "noise": "gaussian"}
 ENCODERS = ("relu", "quadratic", "fourier")
 
 
+def without_omitted_defaults(task: dict) -> dict:
+    """``task`` (a task's settings) less the keys at their ``OMITTED_DEFAULTS`` value."""
+    return {
+        k: v for k, v in task.items() if not (k in OMITTED_DEFAULTS and v == OMITTED_DEFAULTS[k])
+    }
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """The settings of one task variant; field names match the config keys under ``task``."""
@@ -117,11 +124,7 @@ class TaskSpec:
         """The settings, less those at their ``OMITTED_DEFAULTS`` value (``frequency`` has no
         meaning but for the fourier encoder, ``noise`` is Gaussian unless set): leaving them out
         keeps the specs, digests and table columns of every other experiment as they were."""
-        d = asdict(self)
-        for key, default in OMITTED_DEFAULTS.items():
-            if d[key] == default:
-                del d[key]
-        return d
+        return without_omitted_defaults(asdict(self))
 
     @property
     def n_steps(self) -> int:
