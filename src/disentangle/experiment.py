@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-from disentangle.tasks.spec import TaskSpec
+from disentangle.tasks.spec import UNIT_NOISE_ARCHITECTURES, TaskSpec
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,14 @@ class ExperimentSpec:
     seeds: tuple[int, ...] = (0, 1, 2)
     task: TaskSpec = field(default_factory=TaskSpec)
     training: TrainingSpec = field(default_factory=TrainingSpec)
+
+    def __post_init__(self) -> None:
+        if self.task.noise == "units" and self.architecture not in UNIT_NOISE_ARCHITECTURES:
+            raise ValueError(
+                f"task.noise = 'units' needs a ReLU RNN ({', '.join(UNIT_NOISE_ARCHITECTURES)}), "
+                f"whose units' pre-activation takes the noise; got architecture "
+                f"{self.architecture!r}"
+            )
 
     @classmethod
     def from_dict(cls, name: str, d: dict) -> ExperimentSpec:

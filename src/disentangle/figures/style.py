@@ -273,6 +273,8 @@ SERIES_LABELS = {
         "anisotropic": "anisotropic (2σ on x₂)",
         "autocorrelated": "autocorrelated (AR 0.7)",
         "gumbel": "Gumbel (heavy-tailed)",
+        "input": "after the encoder (σ/2 per channel)",
+        "units": "in the units (σ/2 per unit)",
     },
     "boundaries": {
         "even": "lines (paper)",

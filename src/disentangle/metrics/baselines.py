@@ -9,6 +9,8 @@ as the networks (``metrics.ood``: the configured decoder and the closed-form rid
   is. An upper reference, not an attainable one (the networks only ever see noisy evidence).
 - ``integrator``: the decoder on the time average of each evaluation trial's noisy inputs
   (1/T)·Σ_t f(x* + ε_t) over the stimulus steps: a linear integrator with no training at all.
+  With the ``input`` noise kind the average includes the channels' noise; with ``units`` noise
+  the inputs are noiseless and it equals ``raw_input`` (the network's own noise is not there).
 - ``untrained``: every network of the ensemble at its initial weights (the same ``init`` streams as
   training), final state through the same decoder.
 - ``nonlinearity_index`` (a metric of the ``raw_input`` rows, decoder ``none``, one per encoder
@@ -17,7 +19,10 @@ as the networks (``metrics.ood``: the configured decoder and the closed-form rid
 - ``bayes``: the Bayes-optimal observer of the latent evidence x* + ε_t itself (it inverts f): the
   posterior mean under the independent uniform prior, a truncated-normal mean per coordinate from
   the running mean of T samples. No decoder is fitted; its r² on each region is the estimate's.
-  With correlated latents (Fig. S3b) the prior it assumes ignores the correlation.
+  With correlated latents (Fig. S3b) the prior it assumes ignores the correlation. Not computed
+  for the ``input`` and ``units`` noise kinds, which put no noise on x*: the optimal observer of
+  f(x*) plus channel noise has no closed form, and with noise only in the network's units it
+  reads x* exactly (r² = 1).
 
 ``raw_input``, ``integrator`` and ``bayes`` do not depend on the task count: they are computed once
 per encoder seed, with ``n_tasks`` = 0 and, for the Adam decoder, the largest budget any network
@@ -36,7 +41,8 @@ import torch
 from disentangle.metrics.decoders import OODSettings, final_states
 from disentangle.metrics.ood import ood_rows, r2_paper
 from disentangle.tasks.encoder import MixingEncoder
-from disentangle.tasks.evidence import TaskSpec, fold_masks
+from disentangle.tasks.evidence import TaskSpec, fold_masks, input_noise
+from disentangle.tasks.spec import LATENT_NOISE_KINDS
 
 BASELINES = ("raw_input", "integrator", "untrained", "bayes")
 
@@ -49,16 +55,27 @@ def raw_features(encoder, x: torch.Tensor, k: int) -> torch.Tensor:
 
 @torch.no_grad()
 def integrated_features(
-    encoder, x: torch.Tensor, noise: torch.Tensor, k: int, chunk: int = 1024
+    encoder,
+    x: torch.Tensor,
+    noise: torch.Tensor,
+    k: int,
+    chunk: int = 1024,
+    task: TaskSpec | None = None,
 ) -> torch.Tensor:
-    """Time average of the noisy encoded evidence, (1/T)·Σ_t f(x* + ε_t): x (n, D), noise
-    (n, T, D) → (K, n, F), in chunks of trials (the (K, n, T, F) block would not fit)."""
+    """Time average of the noisy encoded evidence over the stimulus steps, (1/T)·Σ_t f(x* + ε_t):
+    x (n, D), noise (n, T, D) → (K, n, F), in chunks of trials (the (K, n, T, F) block would not
+    fit). With the ``input`` noise kind (``task``) the channels' own noise is averaged in too: the
+    integrator sees the inputs the networks see."""
     out = []
     for start in range(0, x.shape[0], chunk):
         xs = x[start : start + chunk]
         ns = noise[start : start + chunk]
         evidence = (xs.unsqueeze(1) + ns).expand(k, -1, -1, -1)  # (K, m, T, D)
-        out.append(encoder(evidence).mean(dim=2))
+        features = encoder(evidence).mean(dim=2)
+        if task is not None and task.noise == "input":
+            channels = input_noise(task, xs.unsqueeze(0), task.input_size)[0]  # (m, T, 1 + F)
+            features = features + channels[:, task.stimulus_slice, 1:].mean(dim=1)
+        out.append(features)
     return torch.cat(out, dim=1)
 
 
@@ -176,8 +193,8 @@ def baseline_rows(
             ("raw_input", raw_features(per_seed, xtr, k), raw_features(per_seed, xte, k)),
             (
                 "integrator",
-                integrated_features(per_seed, xtr, ntr, k),
-                integrated_features(per_seed, xte, nte, k),
+                integrated_features(per_seed, xtr, ntr, k, task=task),
+                integrated_features(per_seed, xte, nte, k, task=task),
             ),
         ],
         seed_members,
@@ -192,8 +209,10 @@ def baseline_rows(
          "held_out": "none", "fit": 0, "metric": "nonlinearity_index", "value": float(v)}
         for seed, v in zip(seeds, index.tolist(), strict=True)
     )  # fmt: skip
-    estimate = bayes_estimate(x_test, noise_test, task.noise_sd)
-    rows.extend(
-        {"baseline": "bayes", "decoder": "none", **r} for r in bayes_rows(x_test, estimate, seeds)
-    )
+    if task.noise in LATENT_NOISE_KINDS:  # the observer of noisy latent evidence
+        estimate = bayes_estimate(x_test, noise_test, task.noise_sd)
+        rows.extend(
+            {"baseline": "bayes", "decoder": "none", **r}
+            for r in bayes_rows(x_test, estimate, seeds)
+        )
     return rows

@@ -27,47 +27,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from disentangle.seeding import M32 as _M32
+from disentangle.seeding import as_int32 as _as_int32
+from disentangle.seeding import mix32
+from disentangle.seeding import mix32_ as _mix32_
+from disentangle.seeding import signed32 as _signed32
+
 N_LAYER = 1
 N_HEAD = 8
 DROPOUT = 0.1
 LN_EPS = 1e-5
 INIT_STD = 0.02
-_M32 = 0xFFFFFFFF
-
-
-def _as_int32(x: torch.Tensor) -> torch.Tensor:
-    """int64 values in [0, 2³²) → int32 holding the same 32 bits (two's complement)."""
-    return (x - ((x >> 31) << 32)).to(torch.int32)
-
-
-def _mix32_(x: torch.Tensor) -> torch.Tensor:
-    """The murmur3 32-bit finaliser (xorshift-multiply rounds), in place on an int32 tensor.
-
-    int32 products wrap modulo 2³² as the unsigned hash needs; the right shifts are arithmetic,
-    so each is masked to its logical result. int32 rather than int64 halves the memory traffic:
-    this runs on ~1e6 elements every GPT-2 training step."""
-    x.bitwise_xor_((x >> 16).bitwise_and_(0xFFFF))
-    x.mul_(0x7FEB352D)
-    x.bitwise_xor_((x >> 15).bitwise_and_(0x1FFFF))
-    x.mul_(0x5BD1E995)
-    return x.bitwise_xor_((x >> 16).bitwise_and_(0xFFFF))
-
-
-def mix32(value: int) -> int:
-    """``_mix32_`` of one unsigned 32-bit integer, in Python: the same bits, no tensor."""
-    x = value & _M32
-    x ^= x >> 16
-    x = (x * 0x7FEB352D) & _M32
-    x ^= x >> 15
-    x = (x * 0x5BD1E995) & _M32
-    return x ^ (x >> 16)
-
-
-def _signed32(value: int) -> int:
-    """An unsigned 32-bit integer as the int32 holding the same bits."""
-    return value - (1 << 32) if value >= 1 << 31 else value
-
-
 _WEYL: dict[tuple[int, str], torch.Tensor] = {}
 
 

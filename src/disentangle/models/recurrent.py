@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from disentangle.seeding import uniform
+from disentangle.seeding import hashed_normal, uniform
 
 ALPHA = 1.0  # dt / tau with tau = dt = 100 ms, as in the paper's runs
 
@@ -21,6 +21,8 @@ class RecurrentEnsemble(nn.Module):
     """Shared plumbing: parameters from stacked members, input drive, the time loop."""
 
     PARAMS: tuple[str, ...] = ()
+    #: whether the units take the ``units`` noise kind (a pre-activation h_t to add it to)
+    UNIT_NOISE = False
 
     def __init__(self, **params: torch.Tensor) -> None:
         super().__init__()
@@ -39,12 +41,36 @@ class RecurrentEnsemble(nn.Module):
     def hidden_size(self) -> int:
         return self.w_rec.shape[1]
 
+    def _split_unit_noise(self, u: torch.Tensor):
+        """Inputs (K, B, T, I [+ 2]) → (the I input channels, the units' noise or None).
+
+        With the ``units`` noise kind (``tasks.evidence.build_inputs``) the inputs carry two more
+        channels: the noise's sd s and the trial's key. The noise is then s·ξ_t with ξ_t ~ N(0, I_H)
+        i.i.d. per trial, step and unit, a pure function of the key (``seeding.hashed_normal``),
+        returned time-major as (T, K, B, H), ready to add to the pre-activation's drive."""
+        width = self.w_in.shape[1]
+        if u.shape[-1] == width:
+            return u, None
+        if u.shape[-1] != width + 2 or not self.UNIT_NOISE:
+            raise ValueError(
+                f"{type(self).__name__}: inputs with {u.shape[-1]} channels, expected {width}"
+                + (" (+ 2 with units noise)" if self.UNIT_NOISE else "")
+            )
+        k, b, t, _ = u.shape
+        sd, key = u[:, :, 0, width], u[:, :, 0, width + 1].to(torch.int64)
+        xi = hashed_normal(key, t * self.hidden_size).view(k, b, t, -1)
+        noise = (sd[:, :, None, None] * xi).permute(2, 0, 1, 3)
+        return u[..., :width], noise
+
     def _drive(self, u: torch.Tensor) -> torch.Tensor:
         """W_in·u_t + b for every step: (K, B, T, I) → (T, K, B, G), time-major and contiguous
-        (the layout ``ReluRecurrence`` steps through in place)."""
+        (the layout ``ReluRecurrence`` steps through in place), plus the units' noise where the
+        inputs carry it (``_split_unit_noise``)."""
+        u, noise = self._split_unit_noise(u)
         k, b, t, i = u.shape
         drive = torch.baddbmm(self.bias.unsqueeze(1), u.reshape(k, b * t, i), self.w_in)
-        return drive.view(k, b, t, -1).permute(2, 0, 1, 3).contiguous()
+        drive = drive.view(k, b, t, -1).permute(2, 0, 1, 3)
+        return drive.contiguous() if noise is None else drive + noise
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         """Inputs (K, B, T, I) → hidden states h_1..h_T of shape (K, B, T, H).
@@ -58,9 +84,12 @@ class RecurrentEnsemble(nn.Module):
         the final states of 2048 trials (the metrics' chunk) 2.90 → 2.28 s (LSTM), 1.85 → 1.45 s
         (GRU), with the same outputs bit for bit (the input gradients' summation order differs).
         """
+        u, noise = self._split_unit_noise(u)
         k, b, t, i = u.shape
         u_tm = u.transpose(1, 2).reshape(k, t * b, i)
         drive = torch.baddbmm(self.bias.unsqueeze(1), u_tm, self.w_in)
+        if noise is not None:  # (T, K, B, H) → member-major, as the drive
+            drive = drive + noise.transpose(0, 1).reshape(k, t * b, -1)
         # unbind, not drive[step]: indexing's backward would zero-fill a full-size gradient at
         # every step (quadratic in T); unbind's backward stacks the per-step gradients once.
         drives = drive.view(k, t, b, -1).unbind(1)
@@ -131,10 +160,13 @@ class LeakyRNN(RecurrentEnsemble):
 
     so the "leaky" RNN is a plain ReLU Elman network, r_t = ReLU(h_t) (docs/replication.md,
     "Models"). The two biases are summed into one parameter: the same model (a bias pair is not
-    identifiable).
+    identifiable). With the ``units`` noise kind (beyond the paper) h_t gains s·ξ_t, ξ_t ~ N(0, I)
+    per trial, step and unit (``_split_unit_noise``), as the authors' ``n_sd_net`` adds it to the
+    pre-activation (theirs is one vector per step shared by the batch).
     """
 
     PARAMS = ("w_in", "w_rec", "bias")
+    UNIT_NOISE = True
     alpha = ALPHA
 
     @staticmethod

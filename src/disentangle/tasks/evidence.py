@@ -23,11 +23,12 @@ import math
 
 import torch
 
-from disentangle.seeding import generator
+from disentangle.seeding import generator, hash_rows, hashed_normal
 from disentangle.tasks.encoder import MixingEncoder
 
 # the task settings live in the torch-free module spec (the config check reads them): re-exported
 from disentangle.tasks.spec import BOUNDARIES as BOUNDARIES
+from disentangle.tasks.spec import LATENT_NOISE_KINDS
 from disentangle.tasks.spec import LOSSES as LOSSES
 from disentangle.tasks.spec import TaskSpec as TaskSpec
 
@@ -139,10 +140,15 @@ def sample_noise(spec: TaskSpec, g: torch.Generator, shape: tuple[int, ...]) -> 
     - ``autocorrelated`` (their ``LinearClassificationAutocorr``): per latent AR(1) in time,
       η_1 ~ N(0, σ²), η_t = ρ·η_{t−1} + σ√(1 − ρ²)·ε_t, ρ = ``AR_COEFFICIENT`` (stationary sd σ);
     - ``gumbel`` (their ``dist='gumbel'``): i.i.d. Gumbel(0, β = σ), heavy right tail, mean
-      0.577·σ, not centred (as theirs).
+      0.577·σ, not centred (as theirs);
+    - ``input`` and ``units``: zeros, drawing nothing from ``g``. Their noise is not on x*: it is
+      a pure function of the trial's x* (``trial_noise``), added by ``build_inputs`` (``input``)
+      or by the network (``units``).
     """
     size = (*shape, spec.stimulus_steps, spec.dim)
     sd = spec.noise_sd
+    if spec.noise not in LATENT_NOISE_KINDS:
+        return torch.zeros(size)
     if spec.noise == "gumbel":
         u = torch.rand(size, generator=g, dtype=torch.float64).clamp(1e-300, 1 - 1e-16)
         return (-sd * torch.log(-torch.log(u))).float()
@@ -157,14 +163,58 @@ def sample_noise(spec: TaskSpec, g: torch.Generator, shape: tuple[int, ...]) -> 
     return noise
 
 
+#: salts of the trial keys (``seeding.hash_rows``) of the two kinds whose noise is hashed
+KEY_SALTS = {"input": 0x1A7E5, "units": 0x0217}
+
+
+def trial_keys(spec: TaskSpec, x: torch.Tensor) -> torch.Tensor:
+    """The 24-bit key of each trial of the ``input`` or ``units`` noise kind: x (..., D) → (...,)
+    int64, a hash of the trial's latent x* (float32 bits) salted per kind.
+
+    The noise of these kinds is a pure function of the key (``seeding.hashed_normal``): every job
+    regenerates a trial's noise exactly, on any device and in any chunking, from the x* it
+    already has, and nothing is stored beside the evaluation trials. x* is drawn from the
+    trial's random stream, so the keys (and the noise) are as random as the stream; two trials
+    share a key with probability 2⁻²⁴ (about 8 pairs among the 20,384 evaluation trials)."""
+    return hash_rows(x, KEY_SALTS[spec.noise])
+
+
+def input_noise(spec: TaskSpec, x: torch.Tensor, n_channels: int) -> torch.Tensor:
+    """The ``input`` kind's noise on the network inputs: x (K, M, D) → (K, M, T, n_channels),
+    i.i.d. N(0, s²) per channel and step with s = ``spec.other_noise_sd`` (the authors' noise
+    after ``util.encode``: every channel, the cue included, at every step)."""
+    k, m, _ = x.shape
+    xi = hashed_normal(trial_keys(spec, x), spec.n_steps * n_channels)
+    return spec.other_noise_sd * xi.view(k, m, spec.n_steps, n_channels)
+
+
 def build_inputs(
     spec: TaskSpec, encoder: MixingEncoder, x: torch.Tensor, noise: torch.Tensor
 ) -> torch.Tensor:
-    """Network inputs: x (K, M, D), noise (K, M, T_stim, D) → u (K, M, T, 1 + F).
+    """Network inputs: x (K, M, D), noise (K, M, T_stim, D) → u (K, M, T, 1 + F + extra).
 
     Channel 0 is the fixation cue; channels 1.. are f applied to the stimulus channels, with f(0)
-    outside the stimulus period. f runs without autograd (it is frozen).
+    outside the stimulus period. f runs without autograd (it is frozen). With ``input`` noise the
+    channels then get ``input_noise``; with ``units`` noise two channels follow the 1 + F
+    (``spec.noise_channels``): the noise's sd and the trial's key (``trial_keys``, exact in
+    float32), which the network turns into its units' noise (``models.recurrent``).
     """
+    u = _clean_inputs(spec, encoder, x, noise)
+    if spec.noise == "input":
+        return u + input_noise(spec, x, u.shape[-1])
+    if spec.noise == "units":
+        k, m, t, _ = u.shape
+        extra = torch.empty((k, m, t, 2), dtype=u.dtype, device=u.device)
+        extra[..., 0] = spec.other_noise_sd
+        extra[..., 1] = trial_keys(spec, x).to(u.dtype).unsqueeze(-1)
+        return torch.cat([u, extra], dim=-1)
+    return u
+
+
+def _clean_inputs(
+    spec: TaskSpec, encoder: MixingEncoder, x: torch.Tensor, noise: torch.Tensor
+) -> torch.Tensor:
+    """``build_inputs`` before the ``input`` and ``units`` kinds' additions."""
     k, m, _ = x.shape
     stim = encoder(x.unsqueeze(2) + noise)  # (K, M, T_stim, F)
     if not spec.has_cue:  # free RT: evidence on every step, no cue channel

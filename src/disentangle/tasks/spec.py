@@ -16,10 +16,19 @@ LOSSES = ("bce", "mse", "ddm")
 #: |x1·x2| = c_k per quadrant, ``concentric`` circles |x| = r_i (``tasks.evidence``)
 BOUNDARIES = ("even", "random", "curved", "concentric")
 LINEAR_BOUNDARIES = ("even", "random")
-#: the evidence noise added to x* at each step (``tasks.evidence.sample_noise``): i.i.d. Gaussian
-#: (the paper), and the authors' other kinds (beyond the paper): the second latent's sd doubled,
-#: AR(1) in time with coefficient 0.7, Gumbel (heavy right tail, not centred)
-NOISE_KINDS = ("gaussian", "anisotropic", "autocorrelated", "gumbel")
+#: the trial's noise (``tasks.evidence``): evidence noise added to x* at each step
+#: (``sample_noise``): i.i.d. Gaussian (the paper), and the authors' other kinds (beyond the
+#: paper): the second latent's sd doubled, AR(1) in time with coefficient 0.7, Gumbel (heavy right
+#: tail, not centred); and noise elsewhere, with none on x*: ``input``, Gaussian on every input
+#: channel after the encoder, and ``units``, Gaussian in the network's own units (each with sd
+#: ``noise_sd``·``OTHER_NOISE_SCALE``)
+LATENT_NOISE_KINDS = ("gaussian", "anisotropic", "autocorrelated", "gumbel")
+NOISE_KINDS = (*LATENT_NOISE_KINDS, "input", "units")
+#: the sd of the ``input`` and ``units`` noise per channel and step, as a multiple of
+#: ``noise_sd``: the paper's σ = 0.2 gives 0.1, the authors' input-noise sd
+OTHER_NOISE_SCALE = 0.5
+#: the architectures whose units can carry ``units`` noise (a pre-activation to add it to)
+UNIT_NOISE_ARCHITECTURES = ("leaky_rnn", "nonleaky_rnn")
 #: settings that only some variants have: left out of ``to_dict`` (and the job specs) at these
 #: values, so that the specs, digests and table columns of every other experiment are unchanged
 OMITTED_DEFAULTS = {"frequency": 0.0, "noise": "gaussian"}
@@ -96,6 +105,11 @@ class TaskSpec:
             )
         if self.noise not in NOISE_KINDS:
             raise ValueError(f"task.noise = {self.noise!r}: expected one of {NOISE_KINDS}")
+        if self.noise not in LATENT_NOISE_KINDS and self.loss == "ddm":
+            raise ValueError(
+                f"task.noise = {self.noise!r} with task.loss = 'ddm': free reaction time "
+                "accumulates the noisy latent evidence, and this kind puts no noise on it"
+            )
         if self.boundaries not in BOUNDARIES:
             raise ValueError(f"task.boundaries = {self.boundaries!r}: expected one of {BOUNDARIES}")
         if self.boundaries not in LINEAR_BOUNDARIES:
@@ -137,7 +151,20 @@ class TaskSpec:
 
     @property
     def input_size(self) -> int:
+        """The input width the networks' weights take (cue + encoder channels)."""
         return int(self.has_cue) + ENCODER_WIDTHS[-1]
+
+    @property
+    def noise_channels(self) -> int:
+        """Channels ``build_inputs`` appends after the ``input_size`` ones: 2 with ``units``
+        noise (its sd and the trial's key, which the network turns into its units' noise)."""
+        return 2 if self.noise == "units" else 0
+
+    @property
+    def other_noise_sd(self) -> float:
+        """The sd of the ``input`` or ``units`` noise per channel and step (0 for the other
+        kinds, whose noise is on x*)."""
+        return 0.0 if self.noise in LATENT_NOISE_KINDS else self.noise_sd * OTHER_NOISE_SCALE
 
     @property
     def stimulus_slice(self) -> slice:
