@@ -185,9 +185,12 @@ def draw(ax, stats):
     # Theory overlays, computed in closed form from the settings recorded in the table.
     theory = []
     if opts["theory"] == "ceiling":
-        for (sd, steps), _ in df.groupby(["noise_sd", "stimulus_steps"]):
+        # the bound is the Gaussian-noise-on-x* one: other noise kinds' rows do not draw it
+        gaussian = df[df.noise.fillna("gaussian") == "gaussian"] if "noise" in df else df
+        label = "bound 1 − 12σ²/T" + (" (Gaussian noise)" if len(gaussian) < len(df) else "")
+        for (sd, steps), _ in gaussian.groupby(["noise_sd", "stimulus_steps"]):
             c = reference.ceiling(sd, steps)
-            theory.append(style.reference_line(ax, y=c, kind="ceiling", label="bound 1 − 12σ²/T"))
+            theory.append(style.reference_line(ax, y=c, kind="ceiling", label=label))
     elif opts["theory"] == "ceiling_curve":
         dense = np.linspace(df[opts["x"]].min(), df[opts["x"]].max(), 200)
         if opts["x"] == "noise_sd":
