@@ -314,3 +314,28 @@ def test_readme_summary_lists_every_beyond_claim_whatever_its_verdict():
     failing = text[text.index("Claims that fail") :]
     assert "p-holds" not in text and "`paper-panel` p-fails" in failing
     assert "b-fails" not in failing  # named once, on its panel's line
+
+
+def test_readme_answers_the_beyond_questions_from_the_ledger():
+    """The questions of the beyond section are answered from the verdicts: yes / **no** /
+    inconclusive with the value and interval, a for_each claim as counts of its levels, and a
+    question without rows in the ledger is left out."""
+    from disentangle.claims import beyond_answers
+
+    def row(panel, claim, verdict, value):
+        return {"panel": panel, "section": "beyond", "claim": claim, "statement": "s",
+                "value": value, "ci_low": value - 0.1, "ci_high": value + 0.1, "op": ">",
+                "threshold": 0.0, "verdict": verdict}  # fmt: skip
+
+    df = pd.DataFrame([
+        row("beyond-encoder", "above-integrator-entangled", "fails", -0.2),
+        row("beyond-encoder-gpt", "above-integrator-entangled", "holds", 0.3),
+        row("beyond-noise", "above-integrator-at-24[input]", "fails", -0.1),
+        row("beyond-noise", "above-integrator-at-24[units]", "fails", -0.2),
+        row("beyond-noise", "above-integrator-at-24[gumbel]", "holds", 0.1),
+    ])  # fmt: skip
+    lines = beyond_answers(df)
+    assert len(lines) == 2
+    assert "leaky RNN: **no** (-0.200, CI [-0.300, -0.100]); GPT-2: yes (0.300" in lines[0]
+    assert lines[1].endswith("noise kinds: yes for 1, **no** for 2 of 3.")
+    assert "geometries:" not in lines[1]  # no beyond-geometry rows: no answer for it

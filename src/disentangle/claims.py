@@ -599,6 +599,74 @@ def ledger_markdown(df: pd.DataFrame, preset: str, heading: str = "#") -> str:
     return "\n".join(lines)
 
 
+#: the questions the ``beyond`` section asks, answered in the README from the ledger: each with
+#: the (label, panel, claim) rows that answer it; a claim ending in ``[`` stands for every level
+#: of a ``for_each`` claim, counted per verdict
+BEYOND_QUESTIONS = (
+    (
+        "Where the input is entangled (Fourier encoder at ω = 8, 24 tasks), are the networks "
+        "above a linear integrator of the inputs?",
+        (
+            ("leaky RNN", "beyond-encoder", "above-integrator-entangled"),
+            ("GPT-2", "beyond-encoder-gpt", "above-integrator-entangled"),
+        ),
+    ),
+    (
+        "There, are they above the untrained networks?",
+        (
+            ("leaky RNN", "beyond-encoder", "above-untrained-entangled"),
+            ("GPT-2", "beyond-encoder-gpt", "above-untrained-entangled"),
+        ),
+    ),
+    (
+        "There, does OOD r² rise with the number of tasks (a growing margin over baselines that "
+        "do not depend on it)?",
+        (
+            ("leaky RNN", "beyond-encoder", "rises-with-tasks-entangled"),
+            ("GPT-2", "beyond-encoder-gpt", "rises-with-tasks-entangled"),
+        ),
+    ),
+    (
+        "Are the networks above the integrator at 24 tasks on the other boundary geometries and "
+        "noise kinds?",
+        (
+            ("geometries", "beyond-geometry", "above-integrator-at-24["),
+            ("noise kinds", "beyond-noise", "above-integrator-at-24["),
+        ),
+    ),
+)
+ANSWER = {"holds": "yes", "fails": "**no**", "inconclusive": "inconclusive"}
+
+
+def beyond_answers(df: pd.DataFrame) -> list[str]:
+    """One line per ``BEYOND_QUESTIONS`` entry with rows in ``df``: each label's answer (yes /
+    **no** / inconclusive, from the claim's verdict) with its value and interval, or its levels'
+    verdict counts."""
+    lines = []
+    for question, parts in BEYOND_QUESTIONS:
+        answers = []
+        for label, panel, claim in parts:
+            here = df[df["panel"] == panel]
+            if claim.endswith("["):
+                rows = here[here["claim"].str.startswith(claim)]
+                if len(rows):
+                    c = rows["verdict"].value_counts()
+                    counts = ", ".join(
+                        f"{ANSWER[v]} for {int(c[v])}" for v in VERDICTS if c.get(v, 0)
+                    )
+                    answers.append(f"{label}: {counts} of {len(rows)}")
+                continue
+            rows = here[here["claim"] == claim]
+            if len(rows):
+                r = rows.iloc[0]
+                answers.append(
+                    f"{label}: {ANSWER[r['verdict']]} ({_number(r['value'])}, CI {_interval(r)})"
+                )
+        if answers:
+            lines.append(f"- {question} " + "; ".join(answers) + ".")
+    return lines
+
+
 def readme_summary(df: pd.DataFrame, preset: str) -> str:
     """The README's results block: counts per verdict and section, every claim of the ``beyond``
     section (what the replication found beyond the paper, holding or not), and every other claim
@@ -625,6 +693,9 @@ def readme_summary(df: pd.DataFrame, preset: str) -> str:
             "[docs/results.md](docs/results.md)):",
             "",
         ]
+        answers = beyond_answers(beyond)
+        if answers:
+            lines += [*answers, "", "Every beyond claim, by verdict:", ""]
         for panel, rows in beyond.groupby("panel", sort=False):
             parts = []
             for verdict in VERDICTS:
