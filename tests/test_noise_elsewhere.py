@@ -43,7 +43,9 @@ def test_hashed_normal_is_a_pure_function_of_the_key():
     z = hashed_normal(keys, 30)
     assert torch.equal(z[0], z[2]) and not torch.equal(z[0], z[1])
     assert torch.equal(hashed_normal(keys[1:2], 30), z[1:2])  # alone or in a batch
-    assert torch.equal(hashed_normal(keys, 30)[..., :10], hashed_normal(keys, 30)[..., :10])
+    # element j depends on (key, j) only, not on how many are drawn (a trial's noise is the same
+    # whatever the trial length or channel count of the job that regenerates it)
+    assert torch.equal(hashed_normal(keys, 30)[..., :10], hashed_normal(keys, 10))
     assert torch.isfinite(z).all()
 
 
@@ -167,3 +169,30 @@ def test_units_noise_is_refused_where_units_cannot_take_it():
     with pytest.raises(ValueError, match="task.noise = 'input' with task.loss = 'ddm'"):
         TaskSpec(noise="input", loss="ddm", fixation_steps=0, decision_steps=0)
     assert TaskSpec(noise="units").to_dict()["noise"] == "units"
+
+
+def test_units_noise_of_shared_trials_is_drawn_once_with_the_same_result():
+    """In evaluation every member runs the same trials (the same keys): the RNN draws their noise
+    once; the states equal those of the per-member draw that training uses."""
+    spec = TaskSpec(noise="units")
+    model = LeakyRNN.from_members(
+        [LeakyRNN.init_member(41, 64, generator("i", s)) for s in range(3)]
+    )
+    x, noise = sample_trials(spec, generator("shared", 0), (7,))
+    u = build_inputs(spec, encoders(3), x.expand(3, -1, -1), noise.expand(3, -1, -1, -1))
+    with torch.no_grad():
+        shared = model(u)
+    per_member = model(u).detach()  # grad enabled: the per-member path
+    assert torch.equal(shared, per_member)
+
+
+def test_noise_free_trajectories_carry_no_input_or_units_noise():
+    from disentangle.analysis.dynamics import noise_free_trajectories
+
+    model = LeakyRNN.from_members([LeakyRNN.init_member(41, 64, generator("i", 0))])
+    x = torch.rand((5, 2), generator=generator("nf", 0)) - 0.5
+    runs = [
+        noise_free_trajectories(model, encoders(1), TaskSpec(noise=kind), 0, x)[0]
+        for kind in ("gaussian", "input", "units")
+    ]
+    assert torch.equal(runs[0], runs[1]) and torch.equal(runs[0], runs[2])

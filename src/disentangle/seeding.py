@@ -91,15 +91,16 @@ def hash_rows(x: torch.Tensor, salt: int) -> torch.Tensor:
 
 
 def hashed_normal(keys: torch.Tensor, n: int) -> torch.Tensor:
-    """n standard normal numbers per key: keys (...,) int64 → (..., n) float32, a pure function
-    of (key, index), on the keys' device. Two 32-bit hashes of (key, index) give two uniforms
-    in (0, 1) (their top 24 bits, offset by half a step), which Box–Muller turns into one normal.
-    """
+    """n standard normal numbers per key: keys (...,) int64 → (..., n) float32, element j a pure
+    function of (key, j) whatever n is, on the keys' device. The 32-bit hashes of (key, 2j) and
+    (key, 2j + 1) give two uniforms in (0, 1) (their top 24 bits, offset by half a step), which
+    Box–Muller turns into element j. The hash bits are the same on every device; log, cos and
+    sqrt may round the last bit differently on CUDA."""
     idx = torch.arange(2 * n, device=keys.device, dtype=torch.int64)
     weyl = as_int32((idx * 0x9E3779B9) & M32)  # (2n,)
     key = mix32_(as_int32(keys & M32).clone())
     bits = mix32_(weyl + key.unsqueeze(-1))  # (..., 2n)
     top = ((bits >> 8) & 0xFFFFFF).to(torch.float32)
-    uniform_ = (top + 0.5) * (1.0 / (1 << 24))
-    u1, u2 = uniform_[..., :n], uniform_[..., n:]
+    uniform_ = ((top + 0.5) * (1.0 / (1 << 24))).unflatten(-1, (n, 2))
+    u1, u2 = uniform_[..., 0], uniform_[..., 1]
     return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)

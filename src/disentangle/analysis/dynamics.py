@@ -26,7 +26,7 @@ import torch
 from disentangle.models.gpt2 import GPT2
 from disentangle.models.recurrent import LSTM, RecurrentEnsemble
 from disentangle.tasks.encoder import MixingEncoder
-from disentangle.tasks.evidence import ORTHANT_ORDER_2D, TaskSpec, build_inputs
+from disentangle.tasks.evidence import ORTHANT_ORDER_2D, TaskSpec, clean_inputs
 
 StepMap = Callable[[torch.Tensor], torch.Tensor]
 
@@ -121,7 +121,7 @@ def noise_free_trajectories(
     device = _device(net)
     xs = x.to(device=device, dtype=torch.float32)[None]
     noise = torch.zeros((1, x.shape[0], task.stimulus_steps, task.dim), device=device)
-    states = net(build_inputs(task, enc, xs, noise))[0]
+    states = net(clean_inputs(task, enc, xs, noise))[0]  # no input or units noise either
     return states, orthant_labels(x)
 
 

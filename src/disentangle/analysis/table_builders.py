@@ -41,6 +41,7 @@ from disentangle.models.gpt2 import GPT2
 from disentangle.seeding import generator
 from disentangle.tasks.encoder import MixingEncoder
 from disentangle.tasks.evidence import TaskSpec, boundary_normals, sample_trials
+from disentangle.tasks.spec import LATENT_NOISE_KINDS
 
 
 def pick_member(members: list[tuple[int, int]], n_tasks: int, seed: int) -> int:
@@ -72,6 +73,11 @@ def angle_table(
     boundaries (``geometry.ideal_code_decoder``, evidence noise σ²/T of the task)."""
     if boundaries is not None and len(boundaries) != len(members):
         raise ValueError(f"{len(boundaries)} boundary matrices for {len(members)} networks")
+    if boundaries is not None and task.noise not in LATENT_NOISE_KINDS:
+        raise ValueError(
+            f"task.noise = {task.noise!r}: the ideal code's angles assume evidence noise on x* "
+            "(σ²/T); this kind has none there"
+        )
     states = final_states(model, encoder, task, evaluation["x_train"], evaluation["noise_train"])
     penalties = sorted({float(penalty), *map(float, sweep)})
     noise_var = task.noise_sd**2 / task.stimulus_steps

@@ -58,8 +58,12 @@ class RecurrentEnsemble(nn.Module):
             )
         k, b, t, _ = u.shape
         sd, key = u[:, :, 0, width], u[:, :, 0, width + 1].to(torch.int64)
-        xi = hashed_normal(key, t * self.hidden_size).view(k, b, t, -1)
-        noise = (sd[:, :, None, None] * xi).permute(2, 0, 1, 3)
+        if k > 1 and not torch.is_grad_enabled() and torch.equal(key, key[:1].expand_as(key)):
+            # evaluation: every member runs the same trials, so draw their noise once
+            xi = hashed_normal(key[0], t * self.hidden_size).expand(k, -1, -1)
+        else:
+            xi = hashed_normal(key, t * self.hidden_size)
+        noise = (sd[:, :, None, None] * xi.view(k, b, t, -1)).permute(2, 0, 1, 3)
         return u[..., :width], noise
 
     def _drive(self, u: torch.Tensor) -> torch.Tensor:
@@ -70,7 +74,7 @@ class RecurrentEnsemble(nn.Module):
         k, b, t, i = u.shape
         drive = torch.baddbmm(self.bias.unsqueeze(1), u.reshape(k, b * t, i), self.w_in)
         drive = drive.view(k, b, t, -1).permute(2, 0, 1, 3)
-        return drive.contiguous() if noise is None else drive + noise
+        return (drive if noise is None else drive + noise).contiguous()
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         """Inputs (K, B, T, I) → hidden states h_1..h_T of shape (K, B, T, H).

@@ -172,10 +172,10 @@ def trial_keys(spec: TaskSpec, x: torch.Tensor) -> torch.Tensor:
     int64, a hash of the trial's latent x* (float32 bits) salted per kind.
 
     The noise of these kinds is a pure function of the key (``seeding.hashed_normal``): every job
-    regenerates a trial's noise exactly, on any device and in any chunking, from the x* it
-    already has, and nothing is stored beside the evaluation trials. x* is drawn from the
+    regenerates a trial's noise, in any chunking, from the x* it already has (the same hash bits
+    on any device), and nothing is stored beside the evaluation trials. x* is drawn from the
     trial's random stream, so the keys (and the noise) are as random as the stream; two trials
-    share a key with probability 2⁻²⁴ (about 8 pairs among the 20,384 evaluation trials)."""
+    share a key with probability 2⁻²⁴ (about 12 pairs among the 20,384 evaluation trials)."""
     return hash_rows(x, KEY_SALTS[spec.noise])
 
 
@@ -199,7 +199,7 @@ def build_inputs(
     (``spec.noise_channels``): the noise's sd and the trial's key (``trial_keys``, exact in
     float32), which the network turns into its units' noise (``models.recurrent``).
     """
-    u = _clean_inputs(spec, encoder, x, noise)
+    u = clean_inputs(spec, encoder, x, noise)
     if spec.noise == "input":
         return u + input_noise(spec, x, u.shape[-1])
     if spec.noise == "units":
@@ -211,10 +211,11 @@ def build_inputs(
     return u
 
 
-def _clean_inputs(
+def clean_inputs(
     spec: TaskSpec, encoder: MixingEncoder, x: torch.Tensor, noise: torch.Tensor
 ) -> torch.Tensor:
-    """``build_inputs`` before the ``input`` and ``units`` kinds' additions."""
+    """``build_inputs`` without the ``input`` and ``units`` kinds' noise (u (K, M, T, 1 + F)):
+    with zero ``noise``, the noise-free inputs of any kind."""
     k, m, _ = x.shape
     stim = encoder(x.unsqueeze(2) + noise)  # (K, M, T_stim, F)
     if not spec.has_cue:  # free RT: evidence on every step, no cue channel
