@@ -339,3 +339,17 @@ def test_readme_answers_the_beyond_questions_from_the_ledger():
     assert "leaky RNN: **no** (-0.200, CI [-0.300, -0.100]); GPT-2: yes (0.300" in lines[0]
     assert lines[1].endswith("noise kinds: yes for 1, **no** for 2 of 3.")
     assert "geometries:" not in lines[1]  # no beyond-geometry rows: no answer for it
+
+
+def test_where_max_selects_the_top_of_a_sweep_whatever_the_grid():
+    """``frequency: max`` is the largest frequency the table has: 8 in one preset's grid, 16 in
+    another's; on a column that is not numeric it is an error naming the claim."""
+    from disentangle.claims import ClaimError, _matches
+
+    for grid in ([2, 4, 8], [1, 2, 4, 8, 16]):
+        df = pd.DataFrame({"frequency": grid * 2, "metric": ["a"] * len(grid) * 2})
+        hit = _matches(df, {"frequency": "max", "metric": "a"}, "c")
+        assert set(df.frequency[hit]) == {max(grid)} and hit.sum() == 2
+        assert set(df.frequency[_matches(df, {"frequency": "min"}, "c")]) == {min(grid)}
+    with pytest.raises(ClaimError, match="claim 'c': where.metric: 'max' needs a numeric column"):
+        _matches(df, {"metric": "max"}, "c")

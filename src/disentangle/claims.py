@@ -211,6 +211,11 @@ class Claim:
         return {self.a.table} | ({self.b.table} if self.b else set())
 
 
+#: where-values that stand for the largest or smallest value a numeric column takes in the table
+#: (e.g. ``frequency: max``, the top of a sweep whose grid differs between presets)
+EXTREMES = ("max", "min")
+
+
 def _matches(df: pd.DataFrame, where: dict, claim_id: str) -> pd.Series:
     keep = pd.Series(True, index=df.index)
     for column, wanted in where.items():
@@ -231,6 +236,13 @@ def _matches(df: pd.DataFrame, where: dict, claim_id: str) -> pd.Series:
                 keep &= {">": left > other, "<": left < other, ">=": left >= other,
                          "<=": left <= other}[op]  # fmt: skip
             continue
+        if wanted in EXTREMES:  # the largest / smallest value of the column in the table
+            numeric = pd.to_numeric(col, errors="coerce")
+            if numeric.isna().all():
+                raise ClaimError(
+                    f"claim {claim_id!r}: where.{column}: {wanted!r} needs a numeric column"
+                )
+            wanted = float(numeric.max() if wanted == "max" else numeric.min())
         values = wanted if isinstance(wanted, list) else [wanted]
         hit = pd.Series(False, index=df.index)
         for v in values:
@@ -604,8 +616,8 @@ def ledger_markdown(df: pd.DataFrame, preset: str, heading: str = "#") -> str:
 #: of a ``for_each`` claim, counted per verdict
 BEYOND_QUESTIONS = (
     (
-        "Where the input is entangled (Fourier encoder at ω = 8, 24 tasks), are the networks "
-        "above a linear integrator of the inputs?",
+        "Where the input is entangled (the Fourier encoder at the top ω, 24 tasks), are the "
+        "networks above a linear integrator of the inputs?",
         (
             ("leaky RNN", "beyond-encoder", "above-integrator-entangled"),
             ("GPT-2", "beyond-encoder-gpt", "above-integrator-entangled"),
