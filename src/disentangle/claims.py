@@ -639,8 +639,8 @@ BEYOND_QUESTIONS = (
         ),
     ),
     (
-        "Are the networks above the integrator at 24 tasks on the other boundary geometries and "
-        "noise kinds?",
+        "At 24 tasks, are the networks above the integrator for each boundary geometry (the "
+        "paper's lines among them) and each noise kind beyond the paper's?",
         (
             ("geometries", "beyond-geometry", "above-integrator-at-24["),
             ("noise kinds", "beyond-noise", "above-integrator-at-24["),
