@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from disentangle.models import ARCHITECTURES, LeakyRNN, Readout, architecture
@@ -36,11 +37,28 @@ def test_ensemble_forward_matches_reference():
             assert torch.allclose(out[k], ref, atol=1e-5)
 
 
-def test_fused_recurrence_gradients_match_autograd():
+def units_noise_inputs() -> torch.Tensor:
+    """Inputs (3, 5, 22, 43) of the ``units`` noise kind: 41 channels, then its sd and key."""
+    from disentangle.tasks.encoder import MixingEncoder, init_encoder_member
+    from disentangle.tasks.evidence import build_inputs, sample_trials
+    from disentangle.tasks.spec import TaskSpec
+
+    spec = TaskSpec(noise="units")
+    encoder = MixingEncoder.from_members([init_encoder_member(2, s) for s in range(3)], "relu")
+    x, noise = sample_trials(spec, generator("units-grad", 0), (3, 5))
+    return build_inputs(spec, encoder, x, noise).double()
+
+
+@pytest.mark.parametrize("inputs", ["plain", "units-noise"])
+def test_fused_recurrence_gradients_match_autograd(inputs):
     """The hand-written backward through time of ``ReluRecurrence`` (the α = 1 training path) gives
-    autograd's gradients for every parameter, in float64 to 1e-10, with a loss on every step."""
+    autograd's gradients for every parameter, in float64 to 1e-10, with a loss on every step; with
+    the units noise kind's inputs too (the noise added to the drive)."""
     members = [LeakyRNN.init_member(41, 64, generator("g", s)) for s in range(3)]
-    u = torch.randn(3, 5, 22, 41, dtype=torch.float64)
+    if inputs == "plain":
+        u = torch.randn(3, 5, 22, 41, dtype=torch.float64)
+    else:
+        u = units_noise_inputs()
     weights = torch.randn(3, 5, 22, 64, dtype=torch.float64)
     grads = []
     for fused in (True, False):

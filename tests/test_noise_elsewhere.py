@@ -140,26 +140,6 @@ def test_units_noise_enters_the_pre_activation(cls):
     assert torch.allclose(model(silent), model(u[..., :41]), atol=1e-12)
 
 
-def test_units_noise_trains_through_the_fused_recurrence():
-    """α = 1 training runs the hand-written backward (``ReluRecurrence``): with units noise its
-    gradients are autograd's."""
-    from disentangle.models.recurrent import RecurrentEnsemble
-
-    spec = TaskSpec(noise="units")
-    members = [LeakyRNN.init_member(41, 64, generator("g", s)) for s in range(2)]
-    x, noise = sample_trials(spec, generator("units-grad", 0), (2, 5))
-    u = build_inputs(spec, encoders(2), x, noise).double()
-    weights = torch.randn(2, 5, 22, 64, dtype=torch.float64)
-    grads = []
-    for fused in (True, False):
-        model = LeakyRNN.from_members(members).double()
-        out = model(u) if fused else RecurrentEnsemble.forward(model, u)
-        (out * weights).sum().backward()
-        grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
-    for name in grads[0]:
-        assert torch.allclose(grads[0][name], grads[1][name], rtol=1e-10, atol=1e-12), name
-
-
 def test_units_noise_is_refused_where_units_cannot_take_it():
     with pytest.raises(ValueError, match="task.noise = 'units' needs a ReLU RNN"):
         ExperimentSpec.from_dict("x", {"architecture": "gpt2", "task": {"noise": "units"}})
